@@ -14,8 +14,11 @@ namespace edgert {
 
 class host_driver final : public driver {
  public:
-  /// `cores` 0 means every online core.
-  host_driver(std::string name, std::shared_ptr<const lease_registry> leases, unsigned cores = 0);
+  /// `cores` 0 means every online core; more than the online cores are capped to them.
+  /// `kind_ordinal` numbers host entries in the system spec; the stable id is
+  /// "host-<kind_ordinal>".
+  host_driver(std::string name, std::shared_ptr<const lease_registry> leases, unsigned cores = 0,
+              unsigned kind_ordinal = 0);
 
   const std::string& name() const override { return name_; }
   const board_description& describe() const override { return description_; }

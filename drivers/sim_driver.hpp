@@ -1,7 +1,7 @@
 // sim_driver: a driver over one simulated board (sim::board).
 //
 // When constructed with a state directory (real time only), the board's settings are
-// kept in <state_dir>/<board name>.state so every process on the machine sees the same
+// kept in <state_dir>/<board id>.state so every process on the machine sees the same
 // configuration, as it would with real hardware; the file is re-read when it changes and
 // written after every change, under an advisory lock. With a virtual clock the board lives
 // in memory only, which keeps tests deterministic and independent.
@@ -21,8 +21,10 @@ namespace edgert {
 
 class sim_driver final : public driver {
  public:
+  /// `kind_ordinal` numbers the boards of one kind in the system spec; the stable id is
+  /// "<kind>-<kind_ordinal>" (see board_description::id).
   sim_driver(std::string name, sim::board board, std::shared_ptr<const lease_registry> leases,
-             std::optional<std::filesystem::path> state_dir);
+             std::optional<std::filesystem::path> state_dir, unsigned kind_ordinal = 0);
 
   const std::string& name() const override { return name_; }
   const board_description& describe() const override { return description_; }
@@ -40,8 +42,10 @@ class sim_driver final : public driver {
   sim::board& board() noexcept { return board_; }
 
  private:
+  // Re-reads the state file when its stamp changed since the last read or write.
   void load_shared_state();
-  void store_shared_state();
+  // Writes the board's snapshot to the state file; the caller holds its board_state_lock.
+  result<void> store_shared_state();
 
   std::string name_;
   sim::board board_;

@@ -1,0 +1,111 @@
+// host_driver: the host CPU presented as a device; facts come from the running system.
+#include "drivers/host_driver.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "drivers/sub_device_leases.hpp"
+
+namespace edgert {
+
+namespace {
+
+unsigned online_cores() {
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<unsigned>(online) : 1;
+}
+
+std::uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return 0;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+}
+
+std::string kernel_release() {
+  utsname names{};
+  if (::uname(&names) != 0) return "unknown";
+  return names.release;
+}
+
+// The first "model name" line of /proc/cpuinfo (x86); some arm64 kernels name the
+// processor under "Model" or "Hardware" instead.
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, fallback;
+  auto value_of = [](const std::string& text) {
+    std::string value = text.substr(text.find(':') + 1);
+    const auto first = value.find_first_not_of(" \t");
+    return first == std::string::npos ? std::string() : value.substr(first);
+  };
+  while (std::getline(cpuinfo, line)) {
+    if (line.find(':') == std::string::npos) continue;
+    if (line.rfind("model name", 0) == 0) {
+      const std::string value = value_of(line);
+      if (!value.empty()) return value;
+    } else if (fallback.empty() && (line.rfind("Model", 0) == 0 || line.rfind("Hardware", 0) == 0)) {
+      fallback = value_of(line);
+    }
+  }
+  return fallback.empty() ? "unknown CPU" : fallback;
+}
+
+}  // namespace
+
+host_driver::host_driver(std::string name, std::shared_ptr<const lease_registry> leases,
+                         unsigned cores, unsigned kind_ordinal)
+    : name_(std::move(name)), leases_(std::move(leases)), cpu_model_(cpu_model_name()) {
+  const unsigned online = online_cores();
+  description_.id = "host-" + std::to_string(kind_ordinal);
+  description_.kind = "host";
+  description_.product = "host CPU";
+  description_.type = sim::board_type::host;
+  description_.sub_devices = (cores == 0 || cores > online) ? online : cores;
+  description_.fusable = false;
+  description_.board_revision = cpu_model_;
+  description_.firmware_version = kernel_release();
+  description_.max_memory_bytes = physical_memory_bytes();
+}
+
+result<lease> host_driver::reserve(const std::vector<unsigned>& sub_devices,
+                                   const lease_holder& holder) {
+  return reserve_sub_devices(leases_.get(), name_, description_, sub_devices, holder);
+}
+
+std::optional<lease_holder> host_driver::holder_of(unsigned sub_device) const {
+  return sub_device_holder(leases_.get(), description_, sub_device);
+}
+
+result<configure_outcome> host_driver::configure(const sim::configuration_request& request) {
+  ++counters_.configurations_requested;
+  if (!request.empty()) {
+    return fail(errc::not_implemented, "the host device has no configurable clocks");
+  }
+  ++counters_.configurations_applied;
+  return configure_outcome::complete;
+}
+
+result<bool> host_driver::poll_configuration() { return true; }
+
+std::chrono::nanoseconds host_driver::poll_interval() const {
+  return std::chrono::nanoseconds::zero();
+}
+
+result<std::map<std::string, std::string>> host_driver::read_configuration() {
+  return std::map<std::string, std::string>{
+      {"cores", std::to_string(description_.sub_devices)},
+      {"cpu_model", cpu_model_},
+      {"pending", "false"},
+  };
+}
+
+result<void> host_driver::reset() {
+  ++counters_.resets;
+  return {};
+}
+
+driver_counters host_driver::read_counters() const { return counters_; }
+
+}  // namespace edgert

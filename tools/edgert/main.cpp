@@ -1,19 +1,39 @@
-// The edgert command-line tool: one subcommand per file in this folder, registered here.
-#include <CLI/CLI.hpp>
-
+// The edgert command-line tool. Each subcommand lives in its own file (cmd_*.cpp).
 #include <iostream>
 
-#include "edgert/errors.hpp"
-#include "edgert/version.hpp"
+#include "cli.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"edgert: run inference on edge boards and their simulators"};
+  using namespace edgert::cli;
+  CLI::App app{"edgert: run inference on edge boards and their simulators.\n"
+               "Devices are named dev:X (or X, a board id like m2-0, or a kind with one board);\n"
+               "see docs/device-specs.md for the system and device-spec grammar."};
   app.set_version_flag("--version", std::string(edgert::version()));
   app.require_subcommand(1);
+  app.fallthrough();
+
+  global_options g;
+  app.add_option("--system", g.system,
+                 "simulated boards, e.g. 'm2*2,sbc,host' (default: $EDGERT_SYSTEM, else "
+                 "m2,pcie,devboard,sbc,duo,host)");
+  app.add_option("--board-configs", g.board_configs,
+                 "directory of board files (default: $EDGERT_BOARD_CONFIGS, else the shipped ones)");
+  app.add_option("--runtime-dir", g.runtime_dir,
+                 "where leases and board state live (default: $EDGERT_RUNTIME_DIR, else "
+                 "$XDG_RUNTIME_DIR/edgert, else /tmp/edgert-<uid>)");
+
+  int status = exit_ok;
+  add_devices_command(app, g, status);
+  add_configure_command(app, g, status);
+  add_config_command(app, g, status);
+  add_connect_command(app, g, status);
+  add_demo_command(app, g, status);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_usage;
   }
-  return 0;
+  return status;
 }

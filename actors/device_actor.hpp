@@ -1,0 +1,39 @@
+// The device actor: one per board, the device's state machine and its leases.
+//
+// It owns (spawns, monitors, and takes down with it) the board's driver actor and one
+// sub-device actor per core. States: offline (until the driver first answers) ->
+// configuring (a configuration is pending) <-> ready; any failure of the driver moves it to
+// faulted, and reset() goes faulted -> recovering -> ready. Requests are answered by state:
+// a faulted or recovering device refuses configuration and connections with device_fault
+// and the reason, instead of letting callers wait.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/protocol.hpp"
+#include "drivers/driver.hpp"
+
+namespace edgert {
+
+/// Timeouts the device actor uses towards its driver actor.
+struct device_timeouts {
+  /// Longest a request to the driver actor may take.
+  std::chrono::milliseconds driver_request{10000};
+  /// Extra time, beyond the board's remaining settle time, before a pending configuration
+  /// that never settles faults the device.
+  std::chrono::milliseconds settle_grace{30000};
+};
+
+/// Spawns a device actor for the board behind `drv` (ownership of the driver passes to the
+/// device's driver actor; see spawn_driver_actor).
+device_actor spawn_device_actor(caf::local_actor* parent, std::string name,
+                                std::shared_ptr<driver> drv, device_timeouts timeouts = {});
+
+/// Spawns a device actor directly in an actor system (tests and tools).
+device_actor spawn_device_actor(caf::actor_system& sys, std::string name,
+                                std::shared_ptr<driver> drv, device_timeouts timeouts = {});
+
+}  // namespace edgert

@@ -1,0 +1,182 @@
+// The message protocol between edgert's actors: atoms, message types and the typed
+// interface of every actor family. A message an actor does not accept is a compile error.
+//
+// All messages here are small (names, settings, ids). Tensor payloads never travel through
+// mailboxes; they move through lock-free rings (see the model-instance actors).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "drivers/driver.hpp"
+#include "drivers/lease_registry.hpp"
+
+namespace edgert {
+
+// -- atoms (CAF 0.17: at most 10 characters) ----------------------------------------
+
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using configure_atom = caf::atom_constant<caf::atom("configure")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using read_config_atom = caf::atom_constant<caf::atom("readconfig")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using holders_atom = caf::atom_constant<caf::atom("holders")>;
+using reset_atom = caf::atom_constant<caf::atom("reset")>;
+using counters_atom = caf::atom_constant<caf::atom("counters")>;
+using fault_atom = caf::atom_constant<caf::atom("fault")>;
+using state_atom = caf::atom_constant<caf::atom("state")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using assign_atom = caf::atom_constant<caf::atom("assign")>;
+using settings_atom = caf::atom_constant<caf::atom("settings")>;
+using online_atom = caf::atom_constant<caf::atom("online")>;
+
+// -- message types ------------------------------------------------------------------
+
+/// Settings as users give them: "clock_profile", "clock_profile_core_N", "mvm_utilisation_core_N".
+using settings_map = std::map<std::string, std::int64_t>;
+/// Configuration as read back from a device (string keys and values).
+using configuration_map = std::map<std::string, std::string>;
+
+/// The device actor's state machine. offline: starting, driver not heard from yet;
+/// configuring: a configuration is pending; ready: settled and serving; faulted: the board
+/// or its driver failed (reason in device_status::fault); recovering: a reset is under way.
+enum class device_state : std::uint8_t { offline, configuring, ready, faulted, recovering };
+
+std::string_view to_string(device_state s) noexcept;
+
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_holder& x) {
+  return f(caf::meta::type_name("lease_holder"), x.pid, x.user, x.program, x.since);
+}
+
+/// A sub-device as its actor sees it.
+struct sub_device_status {
+  unsigned index = 0;
+  std::uint64_t lease_id = 0;  // 0 when not leased through this process
+  unsigned clock_mhz = 0;
+  unsigned mvm_utilisation_pct = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sub_device_status& x) {
+  return f(caf::meta::type_name("sub_device_status"), x.index, x.lease_id, x.clock_mhz,
+           x.mvm_utilisation_pct);
+}
+
+/// Everything list_devices() reports about one board.
+struct device_status {
+  std::string name;  // "dev:0"
+  std::string id;    // "m2-0"
+  std::string kind;
+  std::string product;
+  std::string board_type;
+  unsigned sub_devices = 0;
+  bool fusable = false;
+  std::string board_revision;
+  std::string firmware_version;
+  std::string flashed_firmware_version;
+  std::string board_controller_version;
+  std::uint64_t max_memory_bytes = 0;
+  std::vector<unsigned> clock_profiles_mhz;
+  device_state state = device_state::offline;
+  std::string fault;                 // why the device is faulted, empty otherwise
+  std::vector<std::string> holders;  // per sub-device: holder description, "" when free
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, device_status& x) {
+  return f(caf::meta::type_name("device_status"), x.name, x.id, x.kind, x.product,
+           x.board_type, x.sub_devices, x.fusable, x.board_revision, x.firmware_version,
+           x.flashed_firmware_version, x.board_controller_version, x.max_memory_bytes,
+           x.clock_profiles_mhz, x.state, x.fault, x.holders);
+}
+
+/// A granted lease: which sub-devices of which device, under which id.
+struct lease_grant {
+  std::uint64_t lease_id = 0;
+  std::string device;
+  std::vector<unsigned> sub_devices;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
+  return f(caf::meta::type_name("lease_grant"), x.lease_id, x.device, x.sub_devices);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, driver_counters& x) {
+  return f(caf::meta::type_name("driver_counters"), x.configurations_requested,
+           x.configurations_applied, x.resets, x.memory_used_bytes, x.jobs_launched,
+           x.jobs_completed);
+}
+
+// -- typed interfaces -----------------------------------------------------------------
+
+/// Owns one driver object; the only actor that calls it (drivers/driver_actor.cpp).
+using driver_actor = caf::typed_actor<
+    // Applies settings: true when complete, false when pending.
+    caf::replies_to<configure_atom, settings_map>::with<bool>,
+    // Polls the board once: true when no configuration is pending.
+    caf::replies_to<ready_atom>::with<bool>,
+    // Answers true once the pending configuration has settled (polling until then).
+    caf::replies_to<wait_atom>::with<bool>,
+    caf::replies_to<read_config_atom>::with<configuration_map>,
+    // Reserves sub-devices across processes for a holder; answers the lease id.
+    caf::replies_to<reserve_atom, std::vector<unsigned>, lease_holder>::with<std::uint64_t>,
+    caf::replies_to<release_atom, std::uint64_t>::with<bool>,
+    // Per sub-device holder description ("" when free), from the cross-process leases.
+    caf::replies_to<holders_atom>::with<std::vector<std::string>>,
+    caf::replies_to<reset_atom>::with<bool>,
+    caf::replies_to<counters_atom>::with<driver_counters>,
+    caf::reacts_to<poll_atom>>;
+
+/// One per core or processing element (actors/sub_device_actor.cpp).
+using sub_device_actor = caf::typed_actor<
+    caf::replies_to<info_atom>::with<sub_device_status>,
+    // Records the lease (0 = none) this sub-device is held under.
+    caf::reacts_to<assign_atom, std::uint64_t>,
+    // Records the clock (MHz) and MVM utilisation (%) the board applied.
+    caf::reacts_to<settings_atom, unsigned, unsigned>>;
+
+/// One per board (actors/device_actor.cpp).
+using device_actor = caf::typed_actor<
+    caf::replies_to<info_atom>::with<device_status>,
+    caf::replies_to<state_atom>::with<device_state>,
+    caf::replies_to<configure_atom, settings_map>::with<bool>,
+    caf::replies_to<ready_atom>::with<bool>,
+    caf::replies_to<wait_atom>::with<bool>,
+    caf::replies_to<read_config_atom>::with<configuration_map>,
+    // Leases `count` free sub-devices, or exactly `explicit` ones when that list is not empty.
+    caf::replies_to<connect_atom, std::vector<unsigned>, unsigned, lease_holder>::with<lease_grant>,
+    caf::replies_to<release_atom, std::uint64_t>::with<bool>,
+    // Resets the board: faulted or ready -> recovering -> ready.
+    caf::replies_to<reset_atom>::with<bool>,
+    // Marks the device faulted with a reason (driver failures, the simulator's control).
+    caf::reacts_to<fault_atom, std::string>,
+    // Answers once the device has left the offline state (true) or faulted (false).
+    caf::replies_to<online_atom>::with<bool>,
+    caf::replies_to<counters_atom>::with<driver_counters>>;
+
+/// The root actor: device registry and name resolution (actors/runtime_actor.cpp).
+using runtime_actor = caf::typed_actor<
+    caf::replies_to<list_atom>::with<std::vector<device_status>>,
+    // Resolves a device name ("dev:0", "0", board id "m2-0", or a kind with one board)
+    // to its actor and canonical name.
+    caf::replies_to<lookup_atom, std::string>::with<device_actor, std::string>,
+    // Answers once every device has left the offline state.
+    caf::replies_to<online_atom>::with<bool>>;
+
+}  // namespace edgert

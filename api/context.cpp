@@ -1,0 +1,216 @@
+#include "edgert/context.hpp"
+
+#include "api/context_core.hpp"
+#include "api/system_setup.hpp"
+#include "actors/runtime_actor.hpp"
+#include "common/device_spec.hpp"
+
+namespace edgert {
+
+namespace {
+
+DeviceState to_public(device_state s) {
+  switch (s) {
+    case device_state::offline: return DeviceState::offline;
+    case device_state::configuring: return DeviceState::configuring;
+    case device_state::ready: return DeviceState::ready;
+    case device_state::faulted: return DeviceState::faulted;
+    case device_state::recovering: return DeviceState::recovering;
+  }
+  return DeviceState::faulted;
+}
+
+BoardType board_type_from(const std::string& text) {
+  if (text == "m2") return BoardType::m2;
+  if (text == "devboard") return BoardType::devboard;
+  if (text == "sbc") return BoardType::sbc;
+  if (text == "host") return BoardType::host;
+  return BoardType::pcie;
+}
+
+DeviceInfo to_public(device_status s) {
+  DeviceInfo out;
+  out.name = std::move(s.name);
+  out.id = std::move(s.id);
+  out.kind = std::move(s.kind);
+  out.product = std::move(s.product);
+  out.board_type = board_type_from(s.board_type);
+  out.sub_devices = s.sub_devices;
+  out.fusable = s.fusable;
+  out.board_revision = std::move(s.board_revision);
+  out.firmware_version = std::move(s.firmware_version);
+  out.flashed_firmware_version = std::move(s.flashed_firmware_version);
+  out.board_controller_version = std::move(s.board_controller_version);
+  out.max_memory = s.max_memory_bytes;
+  out.clock_profiles_mhz = std::move(s.clock_profiles_mhz);
+  out.state = to_public(s.state);
+  out.fault = std::move(s.fault);
+  for (auto& holder : s.holders) {
+    if (holder.empty() || out.in_use_by.find(holder) != std::string::npos) continue;
+    out.in_use = true;
+    out.in_use_by += (out.in_use_by.empty() ? "" : "; ") + holder;
+  }
+  out.sub_device_holders = std::move(s.holders);
+  return out;
+}
+
+// A call into the runtime: holds the context open for its duration.
+struct open_call {
+  explicit open_call(context_core& core) : guard(core.lifetime) { core.check_open(); }
+  std::shared_lock<std::shared_mutex> guard;
+};
+
+}  // namespace
+
+Context::Context(ContextOptions options) : core_(std::make_shared<context_core>()) {
+  if (options.request_timeout <= std::chrono::milliseconds::zero())
+    throw InvalidArgument("request_timeout must be positive");
+  auto drivers = build_drivers(options);
+  core_->request_timeout = options.request_timeout;
+  core_->config = make_actor_system_config(options.scheduler);
+  core_->system = std::make_unique<caf::actor_system>(*core_->config);
+  device_timeouts timeouts;
+  timeouts.driver_request = options.request_timeout;
+  core_->runtime = spawn_runtime_actor(*core_->system, std::move(drivers), timeouts);
+  try {
+    core_->ask<bool>(core_->runtime, options.request_timeout, online_atom::value);
+  } catch (...) {
+    core_->shutdown();
+    throw;
+  }
+}
+
+Context::~Context() {
+  if (core_) core_->shutdown();
+}
+
+void Context::release() { core_->shutdown(); }
+
+bool Context::released() const noexcept {
+  std::shared_lock<std::shared_mutex> guard(core_->lifetime);
+  return core_->released;
+}
+
+std::vector<DeviceInfo> Context::list_devices() {
+  open_call call{*core_};
+  auto all = core_->ask<std::vector<device_status>>(core_->runtime, core_->request_timeout * 2,
+                                                    list_atom::value);
+  std::vector<DeviceInfo> out;
+  for (auto& s : all) out.push_back(to_public(std::move(s)));
+  return out;
+}
+
+DeviceInfo Context::device_info(const std::string& device) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  return to_public(
+      core_->ask<device_status>(target.first, core_->request_timeout, info_atom::value));
+}
+
+bool Context::configure_device(const std::string& device, const DeviceSettings& settings) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  return core_->ask<bool>(target.first, core_->request_timeout, configure_atom::value,
+                          settings_map(settings.begin(), settings.end()));
+}
+
+bool Context::device_ready(const std::string& device) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  return core_->ask<bool>(target.first, core_->request_timeout, ready_atom::value);
+}
+
+bool Context::wait_device_ready(const std::string& device, std::chrono::milliseconds timeout) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  if (timeout <= std::chrono::milliseconds::zero())
+    return core_->ask<bool>(target.first, core_->request_timeout, ready_atom::value);
+  try {
+    return core_->ask<bool>(target.first, timeout, wait_atom::value);
+  } catch (const Timeout&) {
+    return false;
+  }
+}
+
+DeviceConfiguration Context::read_device_configuration(const std::string& device) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  auto config = core_->ask<configuration_map>(target.first, core_->request_timeout,
+                                              read_config_atom::value);
+  return DeviceConfiguration(config.begin(), config.end());
+}
+
+void Context::reset_device(const std::string& device) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  core_->ask<bool>(target.first, core_->request_timeout, reset_atom::value);
+}
+
+Connection Context::device_connect(const std::string& device, unsigned num_sub_devices) {
+  open_call call{*core_};
+  auto spec = parse_device_spec(device);
+  if (!spec) throw InvalidArgument(spec.error().message);
+  if (spec->size() != 1 || spec->front().is_kind_request())
+    throw InvalidArgument("device_connect takes one device (dev:X, dev:X:Y or dev:X:Y-Z), not '" +
+                          device + "'");
+  auto& item = spec->front();
+  auto explicit_subs = item.sub_devices();
+  if (!explicit_subs.empty() && num_sub_devices != 0 && num_sub_devices != explicit_subs.size())
+    throw InvalidArgument("'" + device + "' names " + std::to_string(explicit_subs.size()) +
+                          " sub-device(s) but " + std::to_string(num_sub_devices) +
+                          " were requested");
+  if (explicit_subs.empty() && num_sub_devices == 0)
+    throw InvalidArgument("num_sub_devices must be at least 1");
+  auto target = core_->lookup(item.board);
+  auto grant = core_->ask<lease_grant>(target.first, core_->request_timeout, connect_atom::value,
+                                       explicit_subs, num_sub_devices,
+                                       lease_holder::current_process());
+  return Connection(core_, grant.device, grant.sub_devices, grant.lease_id);
+}
+
+Connection::Connection(std::shared_ptr<context_core> core, std::string device,
+                       std::vector<unsigned> sub_devices, std::uint64_t lease_id)
+    : core_(std::move(core)),
+      device_(std::move(device)),
+      sub_devices_(std::move(sub_devices)),
+      lease_id_(lease_id) {}
+
+Connection::Connection(Connection&& other) noexcept
+    : core_(std::move(other.core_)),
+      device_(std::move(other.device_)),
+      sub_devices_(std::move(other.sub_devices_)),
+      lease_id_(std::exchange(other.lease_id_, 0)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    try {
+      release();
+    } catch (...) {
+      // The lease is freed when its context goes away at the latest.
+    }
+    core_ = std::move(other.core_);
+    device_ = std::move(other.device_);
+    sub_devices_ = std::move(other.sub_devices_);
+    lease_id_ = std::exchange(other.lease_id_, 0);
+  }
+  return *this;
+}
+
+Connection::~Connection() {
+  try {
+    release();
+  } catch (...) {
+    // Destructors must not throw; the lease is freed with its context at the latest.
+  }
+}
+
+void Connection::release() {
+  if (lease_id_ == 0 || !core_) return;
+  auto id = std::exchange(lease_id_, 0);
+  std::shared_lock<std::shared_mutex> guard(core_->lifetime);
+  if (core_->released) return;  // the context freed every lease already
+  auto target = core_->lookup(device_);
+  core_->ask<bool>(target.first, core_->request_timeout, release_atom::value, id);
+}
+
+}  // namespace edgert

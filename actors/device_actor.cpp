@@ -253,9 +253,14 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         self->request(self->state.drv, self->state.timeouts.driver_request, ready_atom::value)
             .then(
                 [=](bool settled) mutable {
-                  if (settled && self->state.current == device_state::configuring) {
+                  auto now = self->state.current;
+                  if (settled && now == device_state::configuring) {
                     enter(self, device_state::ready);
                     refresh_sub_devices(self);
+                  } else if (!settled && now == device_state::ready) {
+                    // Another process sharing this board started a reconfiguration.
+                    enter(self, device_state::configuring);
+                    await_settled(self);
                   }
                   promise.deliver(settled && self->state.current == device_state::ready);
                 },

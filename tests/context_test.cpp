@@ -239,3 +239,16 @@ SCENARIO("many threads may use one context at once") {
   for (auto& th : threads) th.join();
   CHECK(ready_answers == 8 * 200);
 }
+
+SCENARIO("a reconfiguration started by another context shows as configuring") {
+  test::temp_dir dir;
+  Context watcher(options_in(dir, "m2"));
+  Context changer(options_in(dir, "m2"));
+  REQUIRE(watcher.device_info("dev:0").state == DeviceState::ready);
+  CHECK_FALSE(changer.configure_device("dev:0", {{"clock_profile", 600}}));
+  CHECK_FALSE(watcher.device_ready("dev:0"));
+  CHECK(watcher.device_info("dev:0").state == DeviceState::configuring);
+  CHECK(watcher.wait_device_ready("dev:0", 10s));
+  CHECK(watcher.device_info("dev:0").state == DeviceState::ready);
+  CHECK(watcher.read_device_configuration("dev:0").at("clock_profile") == "600");
+}

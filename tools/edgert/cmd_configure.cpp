@@ -122,7 +122,7 @@ void add_configure_command(CLI::App& app, const global_options& g, int& status) 
                   << "' or pass --wait to wait for it" << std::endl;
       }
       if (!complete && waiting && !ready)
-        throw Timeout(name + " did not settle within " + std::to_string(seconds) + " s");
+        throw Timeout(name + " did not settle within " + CLI::detail::to_string(seconds) + " s");
       return exit_ok;
     });
   });

@@ -59,14 +59,28 @@ void add_connect_command(CLI::App& app, const global_options& g, int& status) {
   auto* subs_opt = cmd->add_option("--sub-devices", *sub_devices,
                                    "how many free sub-devices to lease (default 1)");
   cmd->add_option("--hold", *hold, "seconds to hold the lease (default: until interrupted)")
-      ->check(CLI::NonNegativeNumber);
+      ->check([](const std::string& text) -> std::string {
+        try {
+          if (std::stod(text) >= 0) return {};
+        } catch (const std::exception&) {
+        }
+        return "--hold takes a number of seconds, 0 or more";
+      });
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([&g, &status, device, sub_devices, subs_opt, hold, json] {
     status = guarded([&] {
       auto stop_signals = block_stop_signals();
       Context ctx(g.context_options());
-      unsigned count = subs_opt->count() > 0 ? *sub_devices : 0;
-      if (count == 0 && device->find(':') == device->rfind(':')) count = 1;
+      // Default to one sub-device only when --sub-devices is absent and DEVICE names no
+      // sub-devices; an explicit --sub-devices 0 goes to the library, which rejects it.
+      bool names_sub_devices = device->find(':') != device->rfind(':');
+      unsigned count = 0;
+      if (subs_opt->count() > 0)
+        count = *sub_devices;
+      else if (!names_sub_devices)
+        count = 1;
+      if (count == 0 && !names_sub_devices)
+        throw InvalidArgument("--sub-devices must be at least 1");
       auto lease = ctx.device_connect(*device, count);
       std::string list;
       for (auto s : lease.sub_devices()) list += (list.empty() ? "" : ",") + std::to_string(s);

@@ -44,5 +44,6 @@ void add_configure_command(CLI::App& app, const global_options& g, int& status);
 void add_config_command(CLI::App& app, const global_options& g, int& status);
 void add_connect_command(CLI::App& app, const global_options& g, int& status);
 void add_demo_command(CLI::App& app, const global_options& g, int& status);
+void add_conformance_command(CLI::App& app, const global_options& g, int& status);
 
 }  // namespace edgert::cli

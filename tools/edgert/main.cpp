@@ -9,7 +9,9 @@ int main(int argc, char** argv) {
                "Devices are named dev:X (or X, a board id like m2-0, or a kind with one board);\n"
                "see docs/device-specs.md for the system and device-spec grammar."};
   app.set_version_flag("--version", std::string(edgert::version()));
-  app.require_subcommand(1);
+  // At most one subcommand; "none" is checked after parsing so that an unknown word is
+  // reported as such rather than as a missing subcommand.
+  app.require_subcommand(0, 1);
   app.fallthrough();
 
   global_options g;
@@ -28,12 +30,17 @@ int main(int argc, char** argv) {
   add_config_command(app, g, status);
   add_connect_command(app, g, status);
   add_demo_command(app, g, status);
+  add_conformance_command(app, g, status);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? exit_ok : exit_usage;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cerr << "A subcommand is required\nRun with --help for more information.\n";
+    return exit_usage;
   }
   return status;
 }

@@ -14,6 +14,7 @@ context_core::requester::requester(context_core& core) : core_(core) {
 }
 
 context_core::requester::~requester() {
+  if (!actor_) return;  // discarded
   std::lock_guard<std::mutex> guard(core_.pool_mutex);
   core_.idle_requesters.push_back(std::move(actor_));
 }
@@ -24,20 +25,13 @@ std::pair<device_actor, std::string> context_core::lookup(const std::string& dev
     auto i = device_cache.find(device);
     if (i != device_cache.end()) return i->second;
   }
-  requester self{*this};
   std::pair<device_actor, std::string> found;
-  failure problem;
-  bool failed = false;
-  self.get()->request(runtime, request_timeout, lookup_atom::value, device)
-      .receive(
-          [&](device_actor& handle, std::string& name) {
-            found = {std::move(handle), std::move(name)};
-          },
-          [&](caf::error& e) {
-            failed = true;
-            problem = from_caf_error(e);
-          });
-  if (failed) throw_error(problem.code, problem.message);
+  await_answer(
+      runtime, request_timeout,
+      [&](device_actor& handle, std::string& name) {
+        found = {std::move(handle), std::move(name)};
+      },
+      lookup_atom::value, device);
   std::lock_guard<std::mutex> guard(cache_mutex);
   device_cache[device] = found;
   return found;

@@ -13,19 +13,16 @@
 
 #include "engine/kernel.hpp"
 #include "engine/kernels/dispatch.hpp"
+#include "support/kernel_values.hpp"
 
 namespace k2 {
 
 using namespace edgert;
 using namespace edgert::engine;
+using edgert::test::check_close;
+using edgert::test::make;
+using edgert::test::values;
 
-template <class T>
-tensor make(shape_t shape, std::vector<T> values) {
-  tensor t(dtype_of<T>(), std::move(shape));
-  REQUIRE(static_cast<std::int64_t>(values.size()) == t.elements());
-  std::copy(values.begin(), values.end(), t.data<T>());
-  return t;
-}
 
 inline tensor f32(shape_t shape, std::vector<float> values) { return make<float>(std::move(shape), std::move(values)); }
 
@@ -36,20 +33,7 @@ inline tensor iota(shape_t shape, float start = 0.f) {
   return t;
 }
 
-template <class T>
-std::vector<T> values(const tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.elements());
-}
 
-/// Checks float outputs element by element against expected values.
-inline void check_close(const tensor& actual, const std::vector<double>& expected, double eps = 1e-5) {
-  REQUIRE(actual.elements() == static_cast<std::int64_t>(expected.size()));
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    double v = actual.type() == dtype::f64 ? actual.data<double>()[i] : actual.data<float>()[i];
-    INFO("element " << i);
-    CHECK(v == doctest::Approx(expected[i]).epsilon(eps));
-  }
-}
 
 /// One node to run: op("Conv").in(x).in(w).attr("group", 2).run()
 class op {

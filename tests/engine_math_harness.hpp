@@ -14,19 +14,20 @@
 
 #include "engine/kernel.hpp"
 #include "engine/kernels/dispatch.hpp"
+#include "support/kernel_values.hpp"
 
 namespace math_harness {
 
 using namespace edgert;
 using namespace edgert::engine;
+using edgert::test::check_close;
+using edgert::test::string_attr;
+using edgert::test::float_attr;
+using edgert::test::ints_attr;
+using edgert::test::int_attr;
+using edgert::test::values;
+using edgert::test::make;
 
-template <class T>
-tensor make(shape_t shape, std::vector<T> values) {
-  tensor t(dtype_of<T>(), std::move(shape));
-  REQUIRE(static_cast<std::int64_t>(values.size()) == t.elements());
-  std::copy(values.begin(), values.end(), t.data<T>());
-  return t;
-}
 
 inline tensor f32(shape_t shape, std::vector<float> values) { return make<float>(std::move(shape), std::move(values)); }
 inline tensor i64(shape_t shape, std::vector<std::int64_t> values) {
@@ -50,11 +51,6 @@ inline tensor f16(shape_t shape, std::vector<float> values) {
   return t;
 }
 
-template <class T>
-std::vector<T> values(const tensor& t) {
-  REQUIRE(t.type() == dtype_of<T>());
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.elements());
-}
 
 inline std::vector<int> bools(const tensor& t) {
   REQUIRE(t.type() == dtype::boolean);
@@ -70,47 +66,7 @@ inline std::vector<float> halves(const tensor& t) {
   return out;
 }
 
-/// Checks every element of a float tensor against `expected` within a relative tolerance.
-inline void check_close(const tensor& t, const std::vector<double>& expected, double tol = 1e-5) {
-  REQUIRE((t.type() == dtype::f32 || t.type() == dtype::f64));
-  REQUIRE(t.elements() == static_cast<std::int64_t>(expected.size()));
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    double got = t.type() == dtype::f32 ? t.data<float>()[i] : t.data<double>()[i];
-    INFO("element " << i);
-    if (std::isnan(expected[i])) {
-      CHECK(std::isnan(got));
-    } else if (std::isinf(expected[i])) {
-      CHECK(got == expected[i]);
-    } else {
-      CHECK(got == doctest::Approx(expected[i]).epsilon(tol));
-    }
-  }
-}
 
-inline attribute int_attr(std::int64_t v) {
-  attribute a;
-  a.type = attribute::kind::i;
-  a.i = v;
-  return a;
-}
-inline attribute ints_attr(std::vector<std::int64_t> v) {
-  attribute a;
-  a.type = attribute::kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-inline attribute float_attr(float v) {
-  attribute a;
-  a.type = attribute::kind::f;
-  a.f = v;
-  return a;
-}
-inline attribute string_attr(std::string v) {
-  attribute a;
-  a.type = attribute::kind::s;
-  a.s = std::move(v);
-  return a;
-}
 
 /// One node of one op type, run against the built-in registry at a chosen opset.
 struct op {

@@ -12,19 +12,21 @@
 
 #include "engine/kernel.hpp"
 #include "engine/kernels/dispatch.hpp"
+#include "support/kernel_values.hpp"
 
 namespace shape_harness {
 
 using namespace edgert;
 using namespace edgert::engine;
+using edgert::test::tensor_attr;
+using edgert::test::string_attr;
+using edgert::test::floats_attr;
+using edgert::test::float_attr;
+using edgert::test::ints_attr;
+using edgert::test::int_attr;
+using edgert::test::values;
+using edgert::test::make;
 
-template <class T>
-tensor make(shape_t shape, std::vector<T> values) {
-  tensor t(dtype_of<T>(), std::move(shape));
-  REQUIRE(static_cast<std::int64_t>(values.size()) == t.elements());
-  std::copy(values.begin(), values.end(), t.data<T>());
-  return t;
-}
 
 /// A bool tensor from 0/1 bytes.
 inline tensor make_bool(shape_t shape, std::vector<std::uint8_t> values) {
@@ -39,47 +41,7 @@ inline tensor i64s(std::vector<std::int64_t> values) {
   return make<std::int64_t>({n}, std::move(values));
 }
 
-template <class T>
-std::vector<T> values(const tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.elements());
-}
 
-inline attribute int_attr(std::int64_t v) {
-  attribute a;
-  a.type = attribute::kind::i;
-  a.i = v;
-  return a;
-}
-inline attribute ints_attr(std::vector<std::int64_t> v) {
-  attribute a;
-  a.type = attribute::kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-inline attribute float_attr(float v) {
-  attribute a;
-  a.type = attribute::kind::f;
-  a.f = v;
-  return a;
-}
-inline attribute floats_attr(std::vector<float> v) {
-  attribute a;
-  a.type = attribute::kind::floats;
-  a.floats = std::move(v);
-  return a;
-}
-inline attribute string_attr(std::string v) {
-  attribute a;
-  a.type = attribute::kind::s;
-  a.s = std::move(v);
-  return a;
-}
-inline attribute tensor_attr(tensor v) {
-  attribute a;
-  a.type = attribute::kind::t;
-  a.t = std::move(v);
-  return a;
-}
 
 /// One node of one op type, run against the built-in registry.
 struct op {

@@ -39,7 +39,7 @@ using clock_type = std::chrono::steady_clock;
 struct arguments {
   double seconds = 5.0;
   unsigned long calls = 1000;
-  std::string policy;   // empty: the library default
+  std::string policy;    // empty: the library default
   unsigned threads = 0;  // 0: the library default
 };
 
@@ -173,10 +173,10 @@ int main(int argc, char** argv) {
     window after_rest = quiet_window(args.seconds - head);
     window after{after_head.cpu_seconds + after_rest.cpu_seconds,
                  after_head.wall_seconds + after_rest.wall_seconds};
-    std::printf("idle right after activity: %6.3f s CPU in %6.3f s = %6.2f %% of a core"
-                " (first %.2f s: %.2f %%)\n",
-                after.cpu_seconds, after.wall_seconds, after.percent(), head,
-                after_head.percent());
+    std::printf(
+        "idle right after activity: %6.3f s CPU in %6.3f s = %6.2f %% of a core"
+        " (first %.2f s: %.2f %%)\n",
+        after.cpu_seconds, after.wall_seconds, after.percent(), head, after_head.percent());
 
     const bool pass = idle.percent() <= 1.0 && after.percent() <= 1.0;
     std::printf("target idle <= 1%% of a core: %s (%.2f %% idle, %.2f %% after activity)\n",

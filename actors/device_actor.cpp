@@ -70,7 +70,7 @@ unsigned setting_of(const configuration_map& config, const std::string& key) {
 
 // Reads the applied configuration back and tells every sub-device its clock and utilisation.
 void refresh_sub_devices(device_pointer self) {
-  self->request(self->state.drv, self->state.timeouts.driver_request, read_config_atom::value)
+  self->request(self->state.drv, caf::infinite, read_config_atom::value)
       .then(
           [=](const configuration_map& config) {
             auto& subs = self->state.sub_devices;
@@ -147,7 +147,7 @@ result<void> check_explicit(const device_actor_state& st, const std::vector<unsi
 
 void grant(device_pointer self, std::vector<unsigned> subs, const lease_holder& holder,
            caf::typed_response_promise<lease_grant> promise) {
-  self->request(self->state.drv, self->state.timeouts.driver_request, reserve_atom::value, subs,
+  self->request(self->state.drv, caf::infinite, reserve_atom::value, subs,
                 holder)
       .then(
           [=](std::uint64_t id) mutable {
@@ -182,7 +182,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
   self->set_default_handler(caf::drop);
 
   // Leave offline once the driver answers its first poll.
-  self->request(st.drv, timeouts.driver_request, ready_atom::value)
+  self->request(st.drv, caf::infinite, ready_atom::value)
       .then(
           [=](bool settled) {
             if (self->state.current != device_state::offline) return;
@@ -212,7 +212,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         out.state = st.current;
         out.fault = st.fault;
         auto promise = self->make_response_promise<device_status>();
-        self->request(st.drv, st.timeouts.driver_request, holders_atom::value)
+        self->request(st.drv, caf::infinite, holders_atom::value)
             .then(
                 [=](std::vector<std::string>& holders) mutable {
                   out.holders = std::move(holders);
@@ -229,7 +229,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
       [=](configure_atom, const settings_map& settings) -> caf::result<bool> {
         if (!serving(self->state.current)) return refused(self, "be configured");
         auto promise = self->make_response_promise<bool>();
-        self->request(self->state.drv, self->state.timeouts.driver_request, configure_atom::value,
+        self->request(self->state.drv, caf::infinite, configure_atom::value,
                       settings)
             .then(
                 [=](bool complete) mutable {
@@ -250,7 +250,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
             self->state.current == device_state::offline)
           return refused(self, "report readiness");
         auto promise = self->make_response_promise<bool>();
-        self->request(self->state.drv, self->state.timeouts.driver_request, ready_atom::value)
+        self->request(self->state.drv, caf::infinite, ready_atom::value)
             .then(
                 [=](bool settled) mutable {
                   auto now = self->state.current;
@@ -293,7 +293,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
                                   st.device_name + " has " +
                                   std::to_string(st.description.sub_devices));
         auto promise = self->make_response_promise<lease_grant>();
-        self->request(st.drv, st.timeouts.driver_request, holders_atom::value)
+        self->request(st.drv, caf::infinite, holders_atom::value)
             .then(
                 [=](const std::vector<std::string>& holders) mutable {
                   auto picked = pick_free(self->state, holders, count);
@@ -319,7 +319,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         if (st.current == device_state::offline) return refused(self, "be reset");
         enter(self, device_state::recovering);
         auto promise = self->make_response_promise<bool>();
-        self->request(st.drv, st.timeouts.driver_request, reset_atom::value)
+        self->request(st.drv, caf::infinite, reset_atom::value)
             .then(
                 [=](bool) mutable {
                   enter(self, device_state::ready);

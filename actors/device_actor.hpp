@@ -19,8 +19,15 @@
 namespace edgert {
 
 /// Timeouts the device actor uses towards its driver actor.
+///
+/// Requests the driver actor answers at once (poll, configure, read, reserve, release,
+/// reset) carry no CAF timer: the driver actor is a local child this actor monitors, so if
+/// it dies those requests fail immediately, and in CAF 0.17 a request timer costs a wake-up
+/// of the clock thread on every call (about half of device_ready's latency). Only the wait
+/// for a pending configuration, which the driver answers later, is timed.
 struct device_timeouts {
-  /// Longest a request to the driver actor may take.
+  /// Base of the wait for a pending configuration (plus settle_grace); the runtime also
+  /// uses it for its own requests to device actors.
   std::chrono::milliseconds driver_request{10000};
   /// Extra time, beyond the board's remaining settle time, before a pending configuration
   /// that never settles faults the device.

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "scratch_dir.hpp"
 #include "edgert/context.hpp"
 
 namespace {
@@ -72,29 +73,6 @@ bool parse_arguments(int argc, char** argv, arguments& args) {
   }
   return true;
 }
-
-// A temporary directory that is removed, with everything in it, when this object goes.
-// Owned by main; used only from the main thread.
-class temp_dir {
- public:
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "edgert-bench-XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (!mkdtemp(buffer.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = buffer.data();
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Process CPU time (user + system, every thread) in seconds.
 double process_cpu_seconds() {
@@ -139,7 +117,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    temp_dir runtime;
+    scratch_dir runtime;
     edgert::ContextOptions options;
     options.runtime_dir = runtime.path().string();
     if (!args.policy.empty()) options.scheduler.policy = args.policy;

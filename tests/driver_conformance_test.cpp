@@ -194,7 +194,7 @@ SCENARIO_TEMPLATE("configuration requests are counted", Factory, sim_factory, ho
   CHECK(drv->read_counters().configurations_requested == 1);
 }
 
-SCENARIO_TEMPLATE("jobs are not implemented yet", Factory, sim_factory, host_factory) {
+SCENARIO_TEMPLATE("job launch and polling answer not_implemented before model execution exists", Factory, sim_factory, host_factory) {
   Factory factory;
   auto drv = factory.make();
   job_request job;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <caf/all.hpp>
 
 #include "actors/caf_error.hpp"
+#include "actors/device_readiness.hpp"
 #include "actors/sub_device_actor.hpp"
 #include "drivers/driver_actor.hpp"
 
@@ -20,6 +22,7 @@ struct device_actor_state {
   board_description description;
   device_timeouts timeouts;
   driver_actor drv;
+  std::shared_ptr<device_readiness> readiness;  // published state, shared with the facade
   std::vector<sub_device_actor> sub_devices;
   device_state current = device_state::offline;
   std::string fault;
@@ -54,6 +57,7 @@ void answer_online_waiters(device_pointer self) {
 void enter(device_pointer self, device_state next, std::string fault = {}) {
   auto& st = self->state;
   st.current = next;
+  st.readiness->publish(next);
   st.fault = next == device_state::faulted ? std::move(fault) : std::string{};
   if (next != device_state::offline) answer_online_waiters(self);
 }
@@ -160,11 +164,14 @@ void grant(device_pointer self, std::vector<unsigned> subs, const lease_holder& 
 }
 
 device_actor::behavior_type device_impl(device_pointer self, std::string name,
-                                        std::shared_ptr<driver> drv, device_timeouts timeouts) {
+                                        std::shared_ptr<driver> drv, device_timeouts timeouts,
+                                        std::shared_ptr<device_readiness> readiness) {
   auto& st = self->state;
   st.device_name = std::move(name);
   st.description = drv->describe();
   st.timeouts = timeouts;
+  st.readiness = readiness ? std::move(readiness)
+                           : std::make_shared<device_readiness>(drv->status());
   st.drv = spawn_driver_actor(self, std::move(drv));
   self->monitor(st.drv);
   for (unsigned i = 0; i < st.description.sub_devices; ++i)
@@ -172,7 +179,8 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
   // Children go down with this actor, whatever ends it.
   auto children = std::vector<caf::actor>{caf::actor_cast<caf::actor>(st.drv)};
   for (auto& s : st.sub_devices) children.push_back(caf::actor_cast<caf::actor>(s));
-  self->attach_functor([children](const caf::error& reason) {
+  self->attach_functor([children, readiness = st.readiness](const caf::error& reason) {
+    readiness->publish(device_state::offline);  // a stopped device answers nothing itself
     for (auto& c : children) caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   });
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -249,6 +257,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         if (self->state.current == device_state::faulted ||
             self->state.current == device_state::offline)
           return refused(self, "report readiness");
+        if (auto answer = self->state.readiness->certain_answer()) return *answer;
         auto promise = self->make_response_promise<bool>();
         self->request(self->state.drv, caf::infinite, ready_atom::value)
             .then(
@@ -351,13 +360,17 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
 }  // namespace
 
 device_actor spawn_device_actor(caf::local_actor* parent, std::string name,
-                                std::shared_ptr<driver> drv, device_timeouts timeouts) {
-  return parent->spawn(device_impl, std::move(name), std::move(drv), timeouts);
+                                std::shared_ptr<driver> drv, device_timeouts timeouts,
+                                std::shared_ptr<device_readiness> readiness) {
+  return parent->spawn(device_impl, std::move(name), std::move(drv), timeouts,
+                      std::move(readiness));
 }
 
 device_actor spawn_device_actor(caf::actor_system& sys, std::string name,
-                                std::shared_ptr<driver> drv, device_timeouts timeouts) {
-  return sys.spawn(device_impl, std::move(name), std::move(drv), timeouts);
+                                std::shared_ptr<driver> drv, device_timeouts timeouts,
+                                std::shared_ptr<device_readiness> readiness) {
+  return sys.spawn(device_impl, std::move(name), std::move(drv), timeouts,
+                      std::move(readiness));
 }
 
 }  // namespace edgert

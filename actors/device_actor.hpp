@@ -13,6 +13,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/device_readiness.hpp"
 #include "actors/protocol.hpp"
 #include "drivers/driver.hpp"
 
@@ -35,12 +36,15 @@ struct device_timeouts {
 };
 
 /// Spawns a device actor for the board behind `drv` (ownership of the driver passes to the
-/// device's driver actor; see spawn_driver_actor).
+/// device's driver actor; see spawn_driver_actor). The actor publishes its state into
+/// `readiness` (created from the driver's status register when null).
 device_actor spawn_device_actor(caf::local_actor* parent, std::string name,
-                                std::shared_ptr<driver> drv, device_timeouts timeouts = {});
+                                std::shared_ptr<driver> drv, device_timeouts timeouts = {},
+                                std::shared_ptr<device_readiness> readiness = nullptr);
 
 /// Spawns a device actor directly in an actor system (tests and tools).
 device_actor spawn_device_actor(caf::actor_system& sys, std::string name,
-                                std::shared_ptr<driver> drv, device_timeouts timeouts = {});
+                                std::shared_ptr<driver> drv, device_timeouts timeouts = {},
+                                std::shared_ptr<device_readiness> readiness = nullptr);
 
 }  // namespace edgert

@@ -29,14 +29,18 @@ struct gather {
 
 runtime_actor::behavior_type runtime_impl(runtime_pointer self,
                                           std::vector<std::shared_ptr<driver>> drivers,
-                                          device_timeouts timeouts) {
+                                          device_timeouts timeouts,
+                                          std::vector<std::shared_ptr<device_readiness>> readiness) {
   auto& st = self->state;
   st.timeouts = timeouts;
-  for (auto& drv : drivers) {
+  for (std::size_t i = 0; i < drivers.size(); ++i) {
+    auto& drv = drivers[i];
     auto& d = drv->describe();
     st.names.push_back(device_name_entry{drv->name(), d.id, d.kind});
     auto name = drv->name();
-    st.devices.push_back(spawn_device_actor(self, std::move(name), std::move(drv), timeouts));
+    auto published = i < readiness.size() ? readiness[i] : nullptr;
+    st.devices.push_back(
+        spawn_device_actor(self, std::move(name), std::move(drv), timeouts, std::move(published)));
     self->monitor(st.devices.back());
   }
   drivers.clear();
@@ -117,8 +121,9 @@ runtime_actor::behavior_type runtime_impl(runtime_pointer self,
 
 runtime_actor spawn_runtime_actor(caf::actor_system& sys,
                                   std::vector<std::shared_ptr<driver>> drivers,
-                                  device_timeouts timeouts) {
-  return sys.spawn(runtime_impl, std::move(drivers), timeouts);
+                                  device_timeouts timeouts,
+                                  std::vector<std::shared_ptr<device_readiness>> readiness) {
+  return sys.spawn(runtime_impl, std::move(drivers), timeouts, std::move(readiness));
 }
 
 }  // namespace edgert

@@ -15,8 +15,11 @@
 namespace edgert {
 
 /// Spawns the runtime actor over `drivers` (ownership passes to the device actors).
+/// `readiness`, when not empty, holds one published-state cell per driver, in the same
+/// order, for callers that answer device_ready without a message (see device_readiness).
 runtime_actor spawn_runtime_actor(caf::actor_system& sys,
                                   std::vector<std::shared_ptr<driver>> drivers,
-                                  device_timeouts timeouts = {});
+                                  device_timeouts timeouts = {},
+                                  std::vector<std::shared_ptr<device_readiness>> readiness = {});
 
 }  // namespace edgert

@@ -71,7 +71,13 @@ Context::Context(ContextOptions options) : core_(std::make_shared<context_core>(
   core_->system = std::make_unique<caf::actor_system>(*core_->config);
   device_timeouts timeouts;
   timeouts.driver_request = options.request_timeout;
-  core_->runtime = spawn_runtime_actor(*core_->system, std::move(drivers), timeouts);
+  std::vector<std::shared_ptr<device_readiness>> readiness;
+  for (auto& drv : drivers) {
+    readiness.push_back(std::make_shared<device_readiness>(drv->status()));
+    core_->readiness.emplace(drv->name(), readiness.back());
+  }
+  core_->runtime =
+      spawn_runtime_actor(*core_->system, std::move(drivers), timeouts, std::move(readiness));
   try {
     core_->ask<bool>(core_->runtime, options.request_timeout, online_atom::value);
   } catch (...) {
@@ -117,6 +123,10 @@ bool Context::configure_device(const std::string& device, const DeviceSettings& 
 bool Context::device_ready(const std::string& device) {
   open_call call{*core_};
   auto target = core_->lookup(device);
+  // The device's published state answers without a message when the answer is certain.
+  auto published = core_->readiness.find(target.second);
+  if (published != core_->readiness.end())
+    if (auto answer = published->second->certain_answer()) return *answer;
   return core_->ask<bool>(target.first, core_->request_timeout, ready_atom::value);
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "actors/caf_error.hpp"
+#include "actors/device_readiness.hpp"
 #include "actors/protocol.hpp"
 #include "edgert/context.hpp"
 
@@ -49,6 +50,10 @@ struct context_core {
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
   runtime_actor runtime;
+
+  /// Each device's published state by device name ("dev:0"); filled before the runtime
+  /// actor starts and never changed afterwards, so it is read without a lock.
+  std::map<std::string, std::shared_ptr<const device_readiness>> readiness;
 
   std::mutex cache_mutex;
   std::map<std::string, std::pair<device_actor, std::string>> device_cache;  // name -> actor

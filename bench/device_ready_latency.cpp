@@ -3,10 +3,12 @@
 // For each scheduler configuration it builds a Context on the default simulated system
 // (leases and shared board state in a fresh temporary runtime directory, removed at the
 // end), warms up, then times `count` calls one after another from the main thread:
-//   * device_ready on the first simulated board (facade -> device actor -> driver actor ->
-//     sim board, which stat()s the shared state file),
-//   * device_ready on the host device (the host driver answers without touching a file),
-//   * read_device_configuration on the first simulated board.
+//   * device_ready on the first simulated board: answered from the device actor's
+//     published state and the driver's status register (one stat() of the shared state
+//     file), without a message, because the board is settled (see device_readiness),
+//   * device_ready on the host device (always settled, no file to check),
+//   * read_device_configuration on the first simulated board, the message path for
+//     comparison (facade -> device actor -> driver actor -> sim board and back).
 // It prints p50/p90/p99/max in microseconds and a final PASS/FAIL line for the target
 // "p50 <= 20 us for device_ready on a simulated board with the default options".
 //

@@ -17,6 +17,7 @@
 
 #include "common/result.hpp"
 #include "drivers/lease_registry.hpp"
+#include "drivers/status_register.hpp"
 #include "sim/board_config.hpp"
 #include "sim/configuration.hpp"
 
@@ -80,6 +81,9 @@ class driver {
   /// How long the caller should wait before polling again; zero when nothing is pending.
   virtual std::chrono::nanoseconds poll_interval() const = 0;
   virtual result<std::map<std::string, std::string>> read_configuration() = 0;
+  /// The board's configuration status for lock-free reads from any thread, or null when
+  /// the driver publishes none (then every readiness question goes to the driver actor).
+  virtual std::shared_ptr<const status_register> status() const { return nullptr; }
 
   /// Returns the board to its power-on state: defaults applied, nothing pending.
   virtual result<void> reset() = 0;

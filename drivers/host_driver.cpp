@@ -67,6 +67,8 @@ host_driver::host_driver(std::string name, std::shared_ptr<const lease_registry>
   description_.board_revision = cpu_model_;
   description_.firmware_version = kernel_release();
   description_.max_memory_bytes = physical_memory_bytes();
+  status_ = std::make_shared<status_register>(std::make_shared<sim::real_clock>(), std::nullopt);
+  status_->publish(std::nullopt, -1);
 }
 
 result<lease> host_driver::reserve(const std::vector<unsigned>& sub_devices,

@@ -29,6 +29,8 @@ class host_driver final : public driver {
   result<bool> poll_configuration() override;
   std::chrono::nanoseconds poll_interval() const override;
   result<std::map<std::string, std::string>> read_configuration() override;
+  /// Always settled: the host has no configuration that settles later.
+  std::shared_ptr<const status_register> status() const override { return status_; }
   result<void> reset() override;
   driver_counters read_counters() const override;
 
@@ -38,6 +40,7 @@ class host_driver final : public driver {
   std::shared_ptr<const lease_registry> leases_;
   std::string cpu_model_;
   driver_counters counters_;
+  std::shared_ptr<status_register> status_;
 };
 
 }  // namespace edgert

@@ -53,7 +53,11 @@ sim_driver::sim_driver(std::string name, sim::board board,
     state_file_ = *state_dir / (description_.id + ".state");
     load_shared_state();
   }
+  status_ = std::make_shared<status_register>(board_.shared_clock(), state_file_);
+  publish_status();
 }
+
+void sim_driver::publish_status() { status_->publish(board_.settles_at(), state_file_stamp_); }
 
 void sim_driver::load_shared_state() {
   if (!state_file_) return;
@@ -100,13 +104,16 @@ result<configure_outcome> sim_driver::configure(const sim::configuration_request
       }
     }
   }
+  publish_status();
   return *state == sim::configure_state::complete ? configure_outcome::complete
                                                   : configure_outcome::pending;
 }
 
 result<bool> sim_driver::poll_configuration() {
   load_shared_state();
-  return board_.poll_configuration();
+  const bool settled = board_.poll_configuration();
+  publish_status();
+  return settled;
 }
 
 std::chrono::nanoseconds sim_driver::poll_interval() const {
@@ -127,7 +134,9 @@ result<void> sim_driver::reset() {
     guard.emplace(std::move(*taken));
   }
   board_.reset();
-  return store_shared_state();
+  auto stored = store_shared_state();
+  publish_status();
+  return stored;
 }
 
 driver_counters sim_driver::read_counters() const {

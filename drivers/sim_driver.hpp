@@ -35,6 +35,7 @@ class sim_driver final : public driver {
   result<bool> poll_configuration() override;
   std::chrono::nanoseconds poll_interval() const override;
   result<std::map<std::string, std::string>> read_configuration() override;
+  std::shared_ptr<const status_register> status() const override { return status_; }
   result<void> reset() override;
   driver_counters read_counters() const override;
 
@@ -46,6 +47,8 @@ class sim_driver final : public driver {
   void load_shared_state();
   // Writes the board's snapshot to the state file; the caller holds its board_state_lock.
   result<void> store_shared_state();
+  // Publishes the board's settled/pending status after anything that may have changed it.
+  void publish_status();
 
   std::string name_;
   sim::board board_;
@@ -53,6 +56,7 @@ class sim_driver final : public driver {
   std::shared_ptr<const lease_registry> leases_;
   std::optional<std::filesystem::path> state_file_;
   std::int64_t state_file_stamp_ = -1;  // mtime (ns) of the state file when last read
+  std::shared_ptr<status_register> status_;  // shared with the device actor's readers
 };
 
 /// Options for building a process's set of boards.

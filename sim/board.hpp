@@ -44,6 +44,7 @@ class board {
   const board_config& config() const noexcept { return config_; }
   unsigned sub_devices() const noexcept { return static_cast<unsigned>(applied_.cores.size()); }
   const sim_clock& clock() const noexcept { return *clock_; }
+  const std::shared_ptr<const sim_clock>& shared_clock() const noexcept { return clock_; }
 
   /// Validates `request` against the board's limits. A request that changes nothing
   /// completes at once; otherwise the new settings (built on top of any pending ones)
@@ -60,6 +61,10 @@ class board {
 
   const board_settings& applied_settings() const noexcept { return applied_; }
   const std::optional<board_settings>& pending_settings() const noexcept { return pending_; }
+  /// When the pending configuration settles; empty when nothing is pending.
+  std::optional<sim_time> settles_at() const noexcept {
+    return pending_ ? std::optional<sim_time>(settles_at_) : std::nullopt;
+  }
 
   /// Applied settings as read_device_configuration() reports them, plus "pending"
   /// ("true"/"false") and, while pending, "settles_in_ms".

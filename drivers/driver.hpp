@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,8 @@
 #include "drivers/status_register.hpp"
 #include "sim/board_config.hpp"
 #include "sim/configuration.hpp"
+#include "sim/fault_plan.hpp"
+#include "sim/timing_model.hpp"
 
 namespace edgert {
 
@@ -50,15 +53,68 @@ struct driver_counters {
   std::uint64_t resets = 0;
   std::uint64_t memory_used_bytes = 0;
   std::uint64_t jobs_launched = 0;
-  std::uint64_t jobs_completed = 0;
+  std::uint64_t jobs_completed = 0;  // reported done by poll_job()
+  std::uint64_t jobs_failed = 0;     // reported failed by poll_job()
 };
 
-/// A job for launch_job(); filled in with model execution.
-struct job_request {
-  std::vector<unsigned> sub_devices;
-};
 using job_id = std::uint64_t;
+
+/// What a job asks of the device: MACs and bytes moved (see sim/timing_model.hpp).
+using job_cost = sim::job_cost;
+
+/// A job for launch_job().
+struct job_request {
+  /// The sub-devices the job runs on: one, or a fused group of adjacent ones on a
+  /// fusable board (ascending). The caller is expected to hold their lease.
+  std::vector<unsigned> sub_devices;
+  job_cost cost;
+  /// The host computation that produces the job's true outputs; empty for a timing-only
+  /// job. Runs at most once, and never for a job an injected fault fails or hangs. It
+  /// runs inside launch_job() under virtual_time pacing, and on a driver-owned worker
+  /// thread otherwise (see drivers/job_pacing.hpp), so anything it captures must outlive
+  /// the job's completion or the driver, whichever comes first. An exception it throws
+  /// fails the job with internal_error.
+  std::function<result<void>()> compute;
+  /// Optional: called once with the job's id on the worker thread right after `compute`
+  /// finished (paced and fast pacing, host driver); never under virtual_time pacing and
+  /// never for jobs that run no compute. It must be cheap and thread-safe and must not
+  /// call the driver: typically it sends a message to the driver's actor, which then
+  /// polls.
+  std::function<void(job_id)> notify;
+};
+
 enum class job_state { queued, running, done, failed };
+
+/// What poll_job() knows about a job. Times are on the board's clock (sim::sim_clock;
+/// the host's monotonic clock for the host driver).
+struct job_status {
+  job_id id = 0;
+  job_state state = job_state::queued;
+  errc error = errc::ok;  // when failed: device_fault (hang reset, board reset, injected
+                          // error), io_error (DMA), or what compute returned
+  std::string message;    // when failed
+  std::chrono::nanoseconds device_time{0};  // modelled (sim) or measured once done (host)
+  std::chrono::nanoseconds started{0};      // when it started or is due to start; 0 if unknown
+  std::chrono::nanoseconds finished{0};     // when it finished or is due to; 0 if unknown
+  /// For a queued or running job: board time until its state can next change; zero when
+  /// that depends on a compute still running (wait for notify) or will never come (hung).
+  std::chrono::nanoseconds poll_after{0};
+};
+
+/// Per-sub-device health, from read_health().
+enum class health_state {
+  ok,
+  degraded,  // works, but slower: thermal throttle or slow core in force
+  hung,      // a job hung on it; nothing completes there until the board is reset
+  faulted,   // a job on it failed with a device fault since the last reset
+};
+std::string_view to_string(health_state state) noexcept;
+
+struct core_health {
+  unsigned sub_device = 0;
+  health_state state = health_state::ok;
+  std::string reason;  // empty when ok
+};
 
 class driver {
  public:
@@ -89,10 +145,32 @@ class driver {
   virtual result<void> reset() = 0;
   virtual driver_counters read_counters() const = 0;
 
-  /// Job execution arrives with model execution; until a driver overrides these they fail
-  /// with not_implemented and say so.
+  // Jobs. A driver that does not override these answers not_implemented and says so.
+
+  /// Accepts a job and returns its id (ids start at 1 and grow). Fails with
+  /// invalid_argument for no or out-of-range or repeated sub-devices, incompatible_device
+  /// for a group the board cannot fuse, queue_full when too many jobs are unreported,
+  /// invalid_configuration for an unusable pacing setting.
   virtual result<job_id> launch_job(const job_request& request);
-  virtual result<job_state> poll_job(job_id id);
+  /// The job's status. A job reported done or failed is forgotten at once, so the
+  /// driver's memory stays bounded however many jobs run; polling it again, or an id
+  /// never issued, fails with invalid_argument.
+  virtual result<job_status> poll_job(job_id id);
+  /// Forgets a job without waiting for it. A job in flight still occupies its
+  /// sub-devices until it would have finished; a compute not started yet is skipped.
+  /// invalid_argument for an unknown id.
+  virtual result<void> release_job(job_id id);
+
+  /// Health of every sub-device, in sub-device order. Read-only.
+  virtual result<std::vector<core_health>> read_health();
+
+  // Fault injection (simulated boards; job faults on the host). See sim/fault_plan.hpp.
+
+  /// Adds one fault to the board's plan. invalid_argument for a bad fault,
+  /// not_implemented for a kind this driver cannot simulate.
+  virtual result<void> inject_fault(const sim::fault& f);
+  /// Replaces the board's plan with `script` (an empty script clears it) and reseeds.
+  virtual result<void> install_faults(const sim::fault_script& script);
 };
 
 /// Creates the drivers of one kind of backend: every board it can see.

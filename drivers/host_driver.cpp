@@ -69,6 +69,15 @@ host_driver::host_driver(std::string name, std::shared_ptr<const lease_registry>
   description_.max_memory_bytes = physical_memory_bytes();
   status_ = std::make_shared<status_register>(std::make_shared<sim::real_clock>(), std::nullopt);
   status_->publish(std::nullopt, -1);
+
+  clock_ = sim::make_real_clock();
+  job_runner_options jobs;
+  jobs.driver_name = name_;
+  jobs.sub_devices = description_.sub_devices;
+  jobs.pacing = pacing_mode::fast;
+  jobs.measured_device_time = true;
+  jobs.clock = clock_;
+  jobs_ = std::make_unique<job_runner>(std::move(jobs));
 }
 
 result<lease> host_driver::reserve(const std::vector<unsigned>& sub_devices,
@@ -104,10 +113,77 @@ result<std::map<std::string, std::string>> host_driver::read_configuration() {
 }
 
 result<void> host_driver::reset() {
+  jobs_->reset(clock_->now(), "board reset");
   ++counters_.resets;
   return {};
 }
 
-driver_counters host_driver::read_counters() const { return counters_; }
+driver_counters host_driver::read_counters() const {
+  driver_counters counters = counters_;
+  counters.jobs_launched = jobs_->jobs_launched();
+  counters.jobs_completed = jobs_->jobs_completed();
+  counters.jobs_failed = jobs_->jobs_failed();
+  return counters;
+}
+
+void host_driver::apply_due_faults() {
+  for (sim::sim_time at : faults_.take_due_resets(clock_->now())) {
+    jobs_->reset(at, "board reset");
+    ++counters_.resets;
+  }
+}
+
+result<job_id> host_driver::launch_job(const job_request& request) {
+  if (auto checked = jobs_->check(request); !checked) return checked.error();
+  apply_due_faults();
+  const sim::job_fault_effect injected = faults_.on_job_launch(clock_->now(), request.sub_devices);
+  if (injected.reset_board) {
+    jobs_->reset(clock_->now(), "board reset");
+    ++counters_.resets;
+  }
+  job_decision decision;
+  decision.hang = injected.hang;
+  decision.error = injected.error;
+  return jobs_->launch(request, decision);
+}
+
+result<job_status> host_driver::poll_job(job_id id) {
+  apply_due_faults();
+  return jobs_->poll(id);
+}
+
+result<void> host_driver::release_job(job_id id) { return jobs_->release(id); }
+
+result<std::vector<core_health>> host_driver::read_health() {
+  apply_due_faults();
+  return jobs_->health();
+}
+
+namespace {
+
+result<void> host_supports(const sim::fault& f) {
+  if (sim::is_clock_fault(f.kind) || sim::is_configuration_fault(f.kind)) {
+    return fail(errc::not_implemented, "the host device has no clocks or configuration, so it "
+                                       "cannot simulate a " +
+                                           std::string(sim::to_string(f.kind)) + " fault");
+  }
+  return {};
+}
+
+}  // namespace
+
+result<void> host_driver::inject_fault(const sim::fault& f) {
+  if (auto supported = host_supports(f); !supported) return supported;
+  apply_due_faults();
+  return faults_.add(f, description_.sub_devices, clock_->now());
+}
+
+result<void> host_driver::install_faults(const sim::fault_script& script) {
+  for (const sim::fault& f : script.faults) {
+    if (auto supported = host_supports(f); !supported) return supported;
+  }
+  apply_due_faults();
+  return faults_.install(script, description_.sub_devices, clock_->now());
+}
 
 }  // namespace edgert

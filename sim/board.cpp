@@ -140,7 +140,7 @@ result<configure_state> board::configure(const configuration_request& request) {
     pending_.reset();
     return configure_state::complete;
   }
-  if (config_.reconfigure_settle_time <= sim_duration::zero()) {
+  if (config_.reconfigure_settle_time <= sim_duration::zero() && !settling_held_) {
     applied_ = std::move(target);
     pending_.reset();
     ++counters_.configurations_applied;
@@ -152,7 +152,7 @@ result<configure_state> board::configure(const configuration_request& request) {
 }
 
 bool board::poll_configuration() {
-  if (pending_ && clock_->now() >= settles_at_) {
+  if (pending_ && !settling_held_ && clock_->now() >= settles_at_) {
     applied_ = std::move(*pending_);
     pending_.reset();
     ++counters_.configurations_applied;
@@ -162,13 +162,16 @@ bool board::poll_configuration() {
 
 sim_duration board::time_until_settled() const {
   if (!pending_) return sim_duration::zero();
+  if (settling_held_) {
+    return std::max<sim_duration>(config_.reconfigure_settle_time, std::chrono::milliseconds(1));
+  }
   return std::max(sim_duration::zero(), settles_at_ - clock_->now());
 }
 
 std::map<std::string, std::string> board::read_configuration() const {
   // Reports what the board runs with now: a pending configuration whose settle time has
   // passed counts as applied even before poll_configuration() has moved it over.
-  const bool still_pending = pending_ && clock_->now() < settles_at_;
+  const bool still_pending = pending_ && (settling_held_ || clock_->now() < settles_at_);
   auto out = to_configuration_map(pending_ && !still_pending ? *pending_ : applied_);
   out["pending"] = still_pending ? "true" : "false";
   if (still_pending) {
@@ -205,6 +208,7 @@ void board::reset() {
   settles_at_ = sim_time{0};
   applied_ = default_settings(sub_devices());
   counters_.memory_used_bytes = 0;
+  settling_held_ = false;
   ++counters_.resets;
 }
 

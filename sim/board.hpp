@@ -75,7 +75,15 @@ class board {
   void release_memory(std::uint64_t bytes);
 
   /// Drops any pending configuration, restores default settings and frees all memory.
+  /// Also lifts hold_settling().
   void reset();
+
+  /// Fault injection (config_never_settles): while held, a pending configuration never
+  /// settles and a configuration that would apply at once becomes pending instead;
+  /// time_until_settled() then answers the settle time (at least 1 ms), so pollers keep
+  /// polling at a sane rate until they give up or reset the board.
+  void hold_settling(bool held) noexcept { settling_held_ = held; }
+  bool settling_held() const noexcept { return settling_held_; }
 
   board_counters counters() const noexcept { return counters_; }
 
@@ -93,6 +101,7 @@ class board {
   std::optional<board_settings> pending_;
   sim_time settles_at_{0};
   board_counters counters_;
+  bool settling_held_ = false;
 };
 
 }  // namespace edgert::sim

@@ -1,19 +1,25 @@
 // sim_driver behaviour beyond the common contract: exact settle timing on a virtual clock,
 // board state shared between driver instances through a state directory, the state file
-// format, and build_system().
+// format, build_system(), and jobs (see the second half).
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "drivers/board_state_file.hpp"
+#include "drivers/job_pacing.hpp"
 #include "drivers/sim_driver.hpp"
 #include "sim/board_config.hpp"
 #include "sim/clock.hpp"
+#include "sim/timing_model.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -417,4 +423,279 @@ SCENARIO("built sim boards run on the clock they were given") {
   REQUIRE_FALSE(poll(m2));
   clock->advance(m2.poll_interval());
   CHECK(poll(m2));
+}
+
+// Jobs on simulated boards: queueing in device time, fused groups, pacing modes and the
+// EDGERT_SIM_PACING variable, bounded bookkeeping and destruction with work in flight.
+namespace {
+
+// 1e9 MACs: about 37 us of compute on an M.2 core at 800 MHz.
+job_request timed_job(unsigned sub_device, std::function<result<void>()> compute = {}) {
+  job_request job;
+  job.sub_devices = {sub_device};
+  job.cost.macs = 1'000'000'000;
+  job.cost.input_bytes = 150'528;
+  job.cost.output_bytes = 4'000;
+  job.compute = std::move(compute);
+  return job;
+}
+
+std::chrono::nanoseconds model_time(const sim::board_config& config, unsigned cores,
+                                    const sim::job_cost& cost) {
+  std::vector<sim::core_rate> rates(cores);
+  for (auto& rate : rates) rate.clock_mhz = config.default_clock_mhz;
+  auto time = sim::estimate_device_time(config, rates, cost);
+  REQUIRE(time.ok());
+  return time->total();
+}
+
+job_status poll_job(driver& drv, job_id id) {
+  auto status = drv.poll_job(id);
+  REQUIRE(status.ok());
+  return *status;
+}
+
+// A board of `kind` on a virtual clock with the given pacing.
+struct job_board {
+  explicit job_board(const std::string& kind = "m2",
+                     pacing_mode pacing = pacing_mode::virtual_time)
+      : config(board_kind(kind)),
+        drv("dev:0", sim::board(config, clock), open_leases(runtime), std::nullopt, 0, pacing) {}
+  test::temp_dir runtime;
+  std::shared_ptr<sim::virtual_clock> clock = std::make_shared<sim::virtual_clock>();
+  sim::board_config config;
+  sim_driver drv;
+};
+
+// Scoped EDGERT_SIM_PACING; restores "unset" afterwards.
+struct pacing_variable {
+  explicit pacing_variable(const char* value) { ::setenv(pacing_environment_variable, value, 1); }
+  ~pacing_variable() { ::unsetenv(pacing_environment_variable); }
+};
+
+// Waits (real time) until `flag` is set by a worker thread; false after two seconds.
+bool wait_for(const std::atomic<bool>& flag) {
+  for (int i = 0; i < 2000 && !flag.load(); ++i) std::this_thread::sleep_for(1ms);
+  return flag.load();
+}
+
+}  // namespace
+
+SCENARIO("jobs on one sub-device run back to back in device time") {
+  job_board board;
+  const auto d = model_time(board.config, 1, timed_job(0).cost);
+  auto first = board.drv.launch_job(timed_job(0));
+  auto second = board.drv.launch_job(timed_job(0));
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  job_status waiting = poll_job(board.drv, *second);
+  CHECK(waiting.state == job_state::queued);
+  CHECK(waiting.started == d);
+  CHECK(waiting.finished == 2 * d);
+  CHECK(waiting.poll_after == d);
+  board.clock->advance(d);
+  CHECK(poll_job(board.drv, *first).state == job_state::done);
+  CHECK(poll_job(board.drv, *second).state == job_state::running);
+  board.clock->advance(d - 1ns);
+  CHECK(poll_job(board.drv, *second).state == job_state::running);
+  board.clock->advance(1ns);
+  CHECK(poll_job(board.drv, *second).state == job_state::done);
+}
+
+SCENARIO("jobs on different sub-devices run side by side") {
+  job_board board;
+  const auto d = model_time(board.config, 1, timed_job(0).cost);
+  auto first = board.drv.launch_job(timed_job(0));
+  auto second = board.drv.launch_job(timed_job(3));
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  board.clock->advance(d);
+  CHECK(poll_job(board.drv, *first).state == job_state::done);
+  CHECK(poll_job(board.drv, *second).state == job_state::done);
+}
+
+SCENARIO("a fused group on a fusable board is faster and occupies both sub-devices") {
+  job_board board("duo");
+  job_request fused = timed_job(0);
+  fused.sub_devices = {0, 1};
+  fused.cost.macs = 100'000'000'000;
+  const auto group_time = model_time(board.config, 2, fused.cost);
+  CHECK(group_time < model_time(board.config, 1, fused.cost));
+  auto id = board.drv.launch_job(fused);
+  REQUIRE(id.ok());
+  CHECK(poll_job(board.drv, *id).device_time == group_time);
+  auto behind = board.drv.launch_job(timed_job(1));
+  REQUIRE(behind.ok());
+  CHECK(poll_job(board.drv, *behind).started == group_time);
+}
+
+SCENARIO("a board that cannot fuse refuses a group job") {
+  job_board board;
+  job_request group = timed_job(0);
+  group.sub_devices = {0, 1};
+  CHECK(board.drv.launch_job(group).code() == errc::incompatible_device);
+}
+
+SCENARIO("a fused group must be adjacent and ascending") {
+  job_board board("duo");
+  job_request group = timed_job(0);
+  group.sub_devices = {1, 0};
+  CHECK(board.drv.launch_job(group).code() == errc::invalid_argument);
+}
+
+SCENARIO("a job whose cost cannot be timed is refused") {
+  job_board board;
+  job_request huge = timed_job(0);
+  huge.cost.input_bytes = UINT64_MAX;
+  CHECK(board.drv.launch_job(huge).code() == errc::invalid_argument);
+  CHECK(board.drv.read_counters().jobs_launched == 0);
+}
+
+SCENARIO("virtual-time pacing runs the compute inside launch_job") {
+  job_board board;
+  int runs = 0;
+  auto id = board.drv.launch_job(timed_job(0, [&]() -> result<void> {
+    ++runs;
+    return {};
+  }));
+  REQUIRE(id.ok());
+  CHECK(runs == 1);
+  CHECK(poll_job(board.drv, *id).state == job_state::running);
+  CHECK(board.drv.worker_threads() == 0);
+}
+
+SCENARIO("paced jobs finish no earlier than their device time") {
+  job_board board("m2", pacing_mode::paced);
+  std::atomic<bool> notified{false};
+  job_request job = timed_job(0, []() -> result<void> { return {}; });
+  job.notify = [&](job_id) { notified = true; };
+  auto id = board.drv.launch_job(job);
+  REQUIRE(id.ok());
+  REQUIRE(wait_for(notified));
+  const job_status computed = poll_job(board.drv, *id);
+  CHECK(computed.state == job_state::running);
+  CHECK(computed.poll_after == model_time(board.config, 1, job.cost));
+  board.clock->advance(computed.poll_after);
+  CHECK(poll_job(board.drv, *id).state == job_state::done);
+}
+
+SCENARIO("fast jobs finish as soon as their compute has") {
+  job_board board("m2", pacing_mode::fast);
+  std::atomic<bool> notified{false};
+  job_request job = timed_job(2, []() -> result<void> { return {}; });
+  job.notify = [&](job_id) { notified = true; };
+  auto id = board.drv.launch_job(job);
+  REQUIRE(id.ok());
+  REQUIRE(wait_for(notified));
+  const job_status status = poll_job(board.drv, *id);
+  CHECK(status.state == job_state::done);
+  CHECK(status.device_time == model_time(board.config, 1, job.cost));
+  CHECK(board.drv.worker_threads() == 1);
+}
+
+SCENARIO("the pacing mode defaults to the clock's kind") {
+  test::temp_dir runtime;
+  ::unsetenv(pacing_environment_variable);
+  sim_driver on_virtual("dev:0", sim::board(board_kind("m2"), std::make_shared<sim::virtual_clock>()),
+                        open_leases(runtime), std::nullopt);
+  sim_driver on_real("dev:1", sim::board(board_kind("m2"), sim::make_real_clock()),
+                     open_leases(runtime), std::nullopt);
+  CHECK(on_virtual.pacing() == pacing_mode::virtual_time);
+  CHECK(on_real.pacing() == pacing_mode::paced);
+}
+
+SCENARIO("EDGERT_SIM_PACING chooses the pacing of boards not given one") {
+  pacing_variable fast("fast");
+  job_board implicit_board;
+  test::temp_dir runtime;
+  sim_driver implicit("dev:0", sim::board(board_kind("m2"), std::make_shared<sim::virtual_clock>()),
+                      open_leases(runtime), std::nullopt);
+  CHECK(implicit.pacing() == pacing_mode::fast);
+  CHECK(implicit_board.drv.pacing() == pacing_mode::virtual_time);
+}
+
+SCENARIO("a bad EDGERT_SIM_PACING makes job launches fail and says why") {
+  pacing_variable bad("turbo");
+  test::temp_dir runtime;
+  sim_driver drv("dev:0", sim::board(board_kind("m2"), std::make_shared<sim::virtual_clock>()),
+                 open_leases(runtime), std::nullopt);
+  auto id = drv.launch_job(timed_job(0));
+  REQUIRE(id.code() == errc::invalid_configuration);
+  CHECK(id.error().message.find("EDGERT_SIM_PACING") != std::string::npos);
+  CHECK(id.error().message.find("turbo") != std::string::npos);
+}
+
+SCENARIO("pacing modes have stable names") {
+  for (auto mode : {pacing_mode::virtual_time, pacing_mode::paced, pacing_mode::fast}) {
+    auto parsed = parse_pacing_mode(to_string(mode));
+    REQUIRE(parsed.ok());
+    CHECK(*parsed == mode);
+  }
+  CHECK(to_string(pacing_mode::virtual_time) == "virtual");
+  CHECK(parse_pacing_mode("slow").code() == errc::invalid_configuration);
+}
+
+SCENARIO("a hundred thousand jobs leave no bookkeeping behind") {
+  job_board board;
+  std::uint64_t runs = 0;
+  std::size_t most_unreported = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    auto id = board.drv.launch_job(timed_job(static_cast<unsigned>(i % 4), [&]() -> result<void> {
+      ++runs;
+      return {};
+    }));
+    REQUIRE(id.ok());
+    most_unreported = std::max(most_unreported, board.drv.unreported_jobs());
+    job_status status = poll_job(board.drv, *id);
+    while (status.state != job_state::done) {
+      board.clock->advance(status.poll_after);
+      status = poll_job(board.drv, *id);
+    }
+  }
+  CHECK(runs == 100'000);
+  CHECK(most_unreported == 1);
+  CHECK(board.drv.unreported_jobs() == 0);
+  CHECK(board.drv.read_counters().jobs_completed == 100'000);
+}
+
+SCENARIO("a caller that never polls is stopped at the bound") {
+  job_board board;
+  job_request job;
+  job.sub_devices = {0};
+  for (int i = 0; i < 65'536; ++i) REQUIRE(board.drv.launch_job(job).ok());
+  auto over = board.drv.launch_job(job);
+  CHECK(over.code() == errc::queue_full);
+  REQUIRE(board.drv.release_job(1).ok());
+  CHECK(board.drv.launch_job(job).ok());
+}
+
+SCENARIO("destroying a driver waits for a running compute and skips queued ones") {
+  std::atomic<int> started{0};
+  std::atomic<bool> first_running{false};
+  {
+    job_board board("m2", pacing_mode::fast);
+    auto slow = [&]() -> result<void> {
+      ++started;
+      first_running = true;
+      std::this_thread::sleep_for(50ms);
+      return {};
+    };
+    REQUIRE(board.drv.launch_job(timed_job(0, slow)).ok());
+    REQUIRE(board.drv.launch_job(timed_job(0, slow)).ok());
+    REQUIRE(wait_for(first_running));
+  }
+  CHECK(started.load() == 1);
+}
+
+SCENARIO("a reset fails queued jobs that had not started") {
+  job_board board;
+  auto first = board.drv.launch_job(timed_job(0));
+  auto queued = board.drv.launch_job(timed_job(0));
+  REQUIRE(first.ok());
+  REQUIRE(queued.ok());
+  REQUIRE(board.drv.reset().ok());
+  const job_status status = poll_job(board.drv, *queued);
+  CHECK(status.state == job_state::failed);
+  CHECK(status.error == errc::device_fault);
+  CHECK(status.started == 0ns);
 }

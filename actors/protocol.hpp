@@ -13,6 +13,7 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "drivers/driver.hpp"
@@ -41,6 +42,9 @@ using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using assign_atom = caf::atom_constant<caf::atom("assign")>;
 using settings_atom = caf::atom_constant<caf::atom("settings")>;
 using online_atom = caf::atom_constant<caf::atom("online")>;
+using launch_atom = caf::atom_constant<caf::atom("launch")>;
+using job_poll_atom = caf::atom_constant<caf::atom("jobpoll")>;
+using driver_atom = caf::atom_constant<caf::atom("driver")>;
 
 // -- message types ------------------------------------------------------------------
 
@@ -120,7 +124,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, driver_counters& x) {
   return f(caf::meta::type_name("driver_counters"), x.configurations_requested,
            x.configurations_applied, x.resets, x.memory_used_bytes, x.jobs_launched,
-           x.jobs_completed);
+           x.jobs_completed, x.jobs_failed);
 }
 
 // -- typed interfaces -----------------------------------------------------------------
@@ -141,7 +145,11 @@ using driver_actor = caf::typed_actor<
     caf::replies_to<holders_atom>::with<std::vector<std::string>>,
     caf::replies_to<reset_atom>::with<bool>,
     caf::replies_to<counters_atom>::with<driver_counters>,
-    caf::reacts_to<poll_atom>>;
+    caf::reacts_to<poll_atom>,
+    // Launches a job; answers once it is done or failed (its final status).
+    caf::replies_to<launch_atom, job_request>::with<job_status>,
+    // Polls one job (its own timer, or the driver's completion notice from a worker).
+    caf::reacts_to<job_poll_atom, job_id>>;
 
 /// One per core or processing element (actors/sub_device_actor.cpp).
 using sub_device_actor = caf::typed_actor<
@@ -168,7 +176,10 @@ using device_actor = caf::typed_actor<
     caf::reacts_to<fault_atom, std::string>,
     // Answers once the device has left the offline state (true) or faulted (false).
     caf::replies_to<online_atom>::with<bool>,
-    caf::replies_to<counters_atom>::with<driver_counters>>;
+    caf::replies_to<counters_atom>::with<driver_counters>,
+    // The board's driver actor, to which execution units send jobs (refused unless the
+    // device is ready or configuring).
+    caf::replies_to<driver_atom>::with<driver_actor>>;
 
 /// The root actor: device registry and name resolution (actors/runtime_actor.cpp).
 using runtime_actor = caf::typed_actor<
@@ -180,3 +191,8 @@ using runtime_actor = caf::typed_actor<
     caf::replies_to<online_atom>::with<bool>>;
 
 }  // namespace edgert
+
+// Jobs stay inside one process (they carry the host computation as a std::function), so
+// they are never serialised.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::job_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::job_status)

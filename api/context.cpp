@@ -1,6 +1,8 @@
 #include "edgert/context.hpp"
 
 #include "api/context_core.hpp"
+#include "api/model_core.hpp"
+#include "api/serving_core.hpp"
 #include "api/system_setup.hpp"
 #include "actors/runtime_actor.hpp"
 #include "common/device_spec.hpp"
@@ -106,11 +108,14 @@ std::vector<DeviceInfo> Context::list_devices() {
   return out;
 }
 
+DeviceInfo context_core::device_info(const std::string& device) {
+  auto target = lookup(device);
+  return to_public(ask<device_status>(target.first, request_timeout, info_atom::value));
+}
+
 DeviceInfo Context::device_info(const std::string& device) {
   open_call call{*core_};
-  auto target = core_->lookup(device);
-  return to_public(
-      core_->ask<device_status>(target.first, core_->request_timeout, info_atom::value));
+  return core_->device_info(device);
 }
 
 bool Context::configure_device(const std::string& device, const DeviceSettings& settings) {
@@ -221,6 +226,63 @@ void Connection::release() {
   if (core_->released) return;  // the context freed every lease already
   auto target = core_->lookup(device_);
   core_->ask<bool>(target.first, core_->request_timeout, release_atom::value, id);
+}
+
+
+Model Context::load_model(const std::filesystem::path& path) {
+  open_call call{*core_};
+  return Model(load_model_file(path));
+}
+
+Model Context::load_model_from_bytes(const std::string& bytes, const std::filesystem::path& base_dir) {
+  open_call call{*core_};
+  return Model(load_model_bytes(bytes, base_dir));
+}
+
+namespace {
+
+exec::overflow_policy to_policy(Overflow o) {
+  switch (o) {
+    case Overflow::reject: return exec::overflow_policy::reject;
+    case Overflow::drop_oldest: return exec::overflow_policy::drop_oldest;
+    case Overflow::block: break;
+  }
+  return exec::overflow_policy::block;
+}
+
+}  // namespace
+
+Runner Context::create_runner(const Model& model, RunnerOptions options) {
+  if (!model.core()) throw InvalidArgument("create_runner needs a loaded model");
+  if (options.max_in_flight == 0 || options.max_in_flight > 65535)
+    throw InvalidArgument("max_in_flight must be 1 to 65535");
+  serving_options so;
+  so.device = options.device;
+  so.worker_num = options.worker_num;
+  so.batch_size = options.batch_size;
+  so.threads = options.threads;
+  so.slot_count = options.max_in_flight;
+  so.max_queued = options.max_in_flight;
+  so.timeout = options.timeout;
+  return Runner(start_serving(*this, core_, model.core(), so));
+}
+
+Queue Context::create_queue(const Model& model, QueueOptions options) {
+  if (!model.core()) throw InvalidArgument("create_queue needs a loaded model");
+  if (options.input_queue_size == 0 || options.output_queue_size == 0)
+    throw InvalidArgument("input_queue_size and output_queue_size must be at least 1");
+  serving_options so;
+  so.device = options.device;
+  so.worker_num = options.worker_num;
+  so.batch_size = options.batch_size;
+  so.threads = options.threads;
+  // Slots: the queued requests, one running per worker, and the unreceived results.
+  so.slot_count = std::size_t{options.input_queue_size} + options.output_queue_size + options.worker_num;
+  so.max_queued = options.input_queue_size;
+  so.overflow = to_policy(options.overflow);
+  so.timeout = options.timeout;
+  auto core = start_serving(*this, core_, model.core(), so);
+  return Queue{Submitter(core), Receiver(core)};
 }
 
 }  // namespace edgert

@@ -119,6 +119,9 @@ struct context_core {
     return answer;
   }
 
+  /// What list_devices() says about one device. Callers hold `lifetime` shared.
+  DeviceInfo device_info(const std::string& device);
+
   /// The device actor and canonical name for a device name; cached after the first lookup.
   std::pair<device_actor, std::string> lookup(const std::string& device);
 

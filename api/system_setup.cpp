@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "actors/caf_error.hpp"
+#include "api/unwrap.hpp"
 #include "drivers/sim_driver.hpp"
 #include "edgert/errors.hpp"
 #include "sim/system_spec.hpp"
@@ -17,12 +18,6 @@ namespace {
 const char* env(const char* name) {
   const char* value = std::getenv(name);
   return value && *value ? value : nullptr;
-}
-
-template <class T>
-T unwrap(result<T> r) {
-  if (!r) throw_error(r.error().code, r.error().message);
-  return std::move(r.value());
 }
 
 std::filesystem::path executable_dir() {

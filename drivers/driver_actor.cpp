@@ -19,6 +19,7 @@ struct driver_actor_state {
   std::map<std::uint64_t, lease> leases;  // granted leases by id; destroying one frees it
   std::uint64_t next_lease_id = 1;
   std::vector<caf::typed_response_promise<bool>> settle_waiters;
+  std::map<job_id, caf::typed_response_promise<job_status>> jobs;  // launched, not yet final
   bool poll_scheduled = false;
   const char* name = "edgert.driver";
 };
@@ -43,6 +44,35 @@ void answer_waiters(driver_pointer self, const result<bool>& settled) {
     else
       promise.deliver(to_caf_error(settled.error()));
   }
+}
+
+// Polls one job: a final status answers its launcher; otherwise the next poll is timed by
+// the board (poll_after), or left to the driver's completion notice when the job waits
+// for a compute still running or is hung (a board reset then fails it).
+void poll_job(driver_pointer self, job_id id) {
+  auto& st = self->state;
+  auto waiting = st.jobs.find(id);
+  if (waiting == st.jobs.end()) return;  // already answered (a notice after a timed poll)
+  auto status = st.drv->poll_job(id);
+  if (!status) {
+    waiting->second.deliver(to_caf_error(status.error()));
+    st.jobs.erase(waiting);
+    return;
+  }
+  if (status->state == job_state::done || status->state == job_state::failed) {
+    waiting->second.deliver(std::move(*status));
+    st.jobs.erase(waiting);
+    return;
+  }
+  if (status->poll_after > std::chrono::nanoseconds::zero())
+    self->delayed_send(self, status->poll_after, job_poll_atom::value, id);
+}
+
+// A board reset fails the jobs in flight; their launchers hear it from the next poll.
+void poll_all_jobs(driver_pointer self) {
+  std::vector<job_id> ids;
+  for (auto& entry : self->state.jobs) ids.push_back(entry.first);
+  for (auto id : ids) poll_job(self, id);
 }
 
 driver_actor::behavior_type driver_actor_impl(driver_pointer self, std::shared_ptr<driver> drv) {
@@ -106,9 +136,25 @@ driver_actor::behavior_type driver_actor_impl(driver_pointer self, std::shared_p
         auto done = self->state.drv->reset();
         if (!done) return to_caf_error(done.error());
         answer_waiters(self, result<bool>(true));
+        poll_all_jobs(self);
         return true;
       },
       [=](counters_atom) -> driver_counters { return self->state.drv->read_counters(); },
+      [=](launch_atom, job_request& request) -> caf::result<job_status> {
+        // The driver's worker threads report a finished compute with a message; the
+        // address is weak, so a job outliving this actor notifies nobody.
+        request.notify = [address = self->address()](job_id id) {
+          if (auto target = caf::actor_cast<caf::actor>(address))
+            caf::anon_send(target, job_poll_atom::value, id);
+        };
+        auto id = self->state.drv->launch_job(request);
+        if (!id) return to_caf_error(id.error());
+        auto promise = self->make_response_promise<job_status>();
+        self->state.jobs.emplace(*id, promise);
+        poll_job(self, *id);
+        return promise;
+      },
+      [=](job_poll_atom, job_id id) { poll_job(self, id); },
   };
 }
 

@@ -7,11 +7,15 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "edgert/device.hpp"
+#include "edgert/model.hpp"
+#include "edgert/model_instance.hpp"
+#include "edgert/runner.hpp"
 #include "edgert/errors.hpp"
 
 namespace edgert {
@@ -61,6 +65,11 @@ class Connection {
   /// Frees the lease. Idempotent; a no-op once the Context is released.
   void release();
 
+  /// Loads `model` onto this connection's sub-devices (all, or options.num_sub_devices).
+  /// Throws InvalidArgument (bad options, dynamic shapes), OutOfMemory (does not fit the
+  /// device), Closed (connection released).
+  ModelInstance load_model_instance(const Model& model, ModelInstanceOptions options = {});
+
  private:
   friend class Context;
   Connection(std::shared_ptr<context_core> core, std::string device,
@@ -102,6 +111,19 @@ class Context {
   /// "dev:X:Y" / "dev:X:Y-Z" name lists (then num_sub_devices must be 0 or match).
   /// Throws DeviceInUse naming the holder when they are taken.
   Connection device_connect(const std::string& device, unsigned num_sub_devices = 1);
+
+  /// Loads an ONNX model (and the manifest.json beside it, if any). Throws InvalidArgument
+  /// for a missing, truncated or malformed file, NotImplemented naming unsupported ops.
+  Model load_model(const std::filesystem::path& path);
+  /// Loads a serialised ONNX model; external data is looked up under `base_dir`.
+  Model load_model_from_bytes(const std::string& bytes, const std::filesystem::path& base_dir = {});
+
+  /// Serves `model` on options.device with options.worker_num execution units (leasing
+  /// that many sub-devices until the Runner closes). Throws InvalidArgument (bad options or
+  /// device spec, dynamic input shapes), DeviceInUse, OutOfMemory (does not fit the device).
+  Runner create_runner(const Model& model, RunnerOptions options = {});
+  /// The same for streaming through a bounded queue.
+  Queue create_queue(const Model& model, QueueOptions options = {});
 
   /// Frees every lease and stops every actor. Idempotent; later calls throw Closed.
   void release();

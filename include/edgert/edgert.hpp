@@ -5,4 +5,8 @@
 #include "edgert/device.hpp"
 #include "edgert/errc.hpp"
 #include "edgert/errors.hpp"
+#include "edgert/model.hpp"
+#include "edgert/model_instance.hpp"
+#include "edgert/runner.hpp"
+#include "edgert/tensor.hpp"
 #include "edgert/version.hpp"

@@ -45,5 +45,8 @@ void add_config_command(CLI::App& app, const global_options& g, int& status);
 void add_connect_command(CLI::App& app, const global_options& g, int& status);
 void add_demo_command(CLI::App& app, const global_options& g, int& status);
 void add_conformance_command(CLI::App& app, const global_options& g, int& status);
+void add_info_command(CLI::App& app, const global_options& g, int& status);
+void add_run_command(CLI::App& app, const global_options& g, int& status);
+void add_bench_command(CLI::App& app, const global_options& g, int& status);
 
 }  // namespace edgert::cli

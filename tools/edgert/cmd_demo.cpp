@@ -1,12 +1,16 @@
 // edgert demo: the main job for now. Enumerates the simulated system, reconfigures a board
 // with a visible pending -> ready transition, leases sub-devices, shows the lease from the
-// listing and from a contending context, and puts everything back as it found it.
+// listing and from a contending context, puts everything back as it found it, and serves
+// the example models through a Runner and a Queue.
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "cli.hpp"
 #include "device_json.hpp"
+#include "tensor_fill.hpp"
 
 namespace edgert::cli {
 
@@ -37,6 +41,46 @@ const DeviceInfo* first_configurable(const std::vector<DeviceInfo>& devices) {
   for (auto& d : devices)
     if (!d.clock_profiles_mhz.empty() && d.state == DeviceState::ready) return &d;
   return nullptr;
+}
+
+// Step 5: serves the project's example models (the committed MNIST CNNs: float32, QDQ
+// int8, QLinear int8) with a Runner on the host device and a Queue on `board`.
+void serve_example_models(Context& ctx, const std::string& board) {
+  const std::filesystem::path examples = EDGERT_EXAMPLES_DIR;
+  std::cout << "\n5. Serve the example models (" << examples.string() << ")\n";
+  for (const char* name : {"mnist_cnn", "mnist_cnn_qdq", "mnist_cnn_qlinear"}) {
+    const auto dir = examples / name;
+    auto model = ctx.load_model(dir / "model.onnx");
+    auto input = load_npy((dir / "input_0.npy").string());
+    auto expected = load_npy((dir / "expected_output_0.npy").string());
+
+    auto runner = ctx.create_runner(model);
+    const auto start = clock_type::now();
+    auto outputs = runner.run({input});
+    const double host_ms =
+        std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    const bool same = summarize(outputs[0]).argmax == summarize(expected).argmax;
+    std::printf("  %-18s runner on host: class %lld (%s the reference), %.3f ms\n", name,
+                static_cast<long long>(summarize(outputs[0]).argmax),
+                same ? "same as" : "DIFFERENT FROM", host_ms);
+    runner.close();
+
+    QueueOptions q;
+    q.device = board;
+    q.worker_num = 2;
+    auto queue = ctx.create_queue(model, q);
+    constexpr int requests = 16;
+    for (int i = 0; i < requests; ++i) queue.submitter.submit({input}, static_cast<std::uint64_t>(i));
+    queue.submitter.close();
+    int ok = 0;
+    double device_ms = 0;
+    while (auto r = queue.receiver.next(std::chrono::seconds(30))) {
+      ok += r->result.ok() ? 1 : 0;
+      device_ms += static_cast<double>(r->result.device_time_ns) / 1e6;
+    }
+    std::printf("  %-18s queue on %s (2 sub-devices): %d/%d results, %.3f ms device time each\n",
+                name, board.c_str(), ok, requests, device_ms / requests);
+  }
 }
 
 }  // namespace
@@ -98,6 +142,8 @@ void add_demo_command(CLI::App& app, const global_options& g, int& status) {
         std::cout << "  settled after " << ms_since(start) << " ms\n";
       }
       print_device_table(std::cout, ctx.list_devices());
+
+      serve_example_models(ctx, name);
       return exit_ok;
     });
   });

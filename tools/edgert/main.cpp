@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   add_connect_command(app, g, status);
   add_demo_command(app, g, status);
   add_conformance_command(app, g, status);
+  add_info_command(app, g, status);
+  add_run_command(app, g, status);
+  add_bench_command(app, g, status);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,155 @@
+// Runner and Queue: serving a Model on a device.
+//
+// A Runner is for request/response use: run() blocks, run_async() returns a future or calls
+// back; any number of threads may have runs in flight. A Queue is for streaming: a
+// Submitter feeds inputs (with a user context), a Receiver takes results as they complete,
+// possibly out of order, each exactly once.
+//
+// Both run on `worker_num` execution units of the device named by `device` (a device spec,
+// see docs/device-specs.md; default "host"): each unit is a worker thread with its own
+// compiled plan and arena, bound to a sub-device. Requests travel in preallocated slots over
+// lock-free rings; the sizes below bound memory, and nothing waits without a deadline.
+//
+// Ownership and threads: Runner, Submitter and Receiver are handles that keep their serving
+// machinery alive; every member may be called from any thread. close() (or destroying the
+// last handle) stops intake and completes everything in flight, with a result or an error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgert/errors.hpp"
+#include "edgert/tensor.hpp"
+
+namespace edgert {
+
+struct serving_core;
+
+struct RunnerOptions {
+  std::string device = "host";  // device spec: "host", "dev:0", "dev:0:1", "m2", ...
+  unsigned worker_num = 1;      // execution units (each on its own sub-device)
+  unsigned batch_size = 1;      // multiplies the first dimension of every input and output
+  unsigned threads = 1;         // compute threads per execution unit (host device)
+  unsigned max_in_flight = 64;  // request slots; run() blocks while all are taken
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // bound of every wait
+};
+
+/// The outcome of one request.
+struct RunResult {
+  errc code = errc::ok;
+  std::string message;          // why it failed; empty on success
+  std::vector<Tensor> outputs;  // on success, one per model output
+  std::uint64_t device_time_ns = 0;
+  bool ok() const noexcept { return code == errc::ok; }
+  /// Throws the error's exception when the request failed.
+  std::vector<Tensor>& value();
+};
+
+class Runner {
+ public:
+  /// Runs one request and returns its outputs. Throws InvalidArgument (inputs do not
+  /// match the model: count, dtype, shape, null data), Closed, Timeout, DeviceFault, ...
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  /// Same, writing into the caller's output tensors (shapes and dtypes must match).
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
+  /// Starts a request; the future holds its result (failures as RunResult::code).
+  /// Input validation errors throw here, before anything is queued.
+  std::future<RunResult> run_async(const std::vector<Tensor>& inputs);
+  /// Starts a request; `done` runs on a worker thread once it completes. It must not block.
+  void run_async(const std::vector<Tensor>& inputs, std::function<void(RunResult)> done);
+
+  /// Stops intake and waits until everything in flight completed or the timeout passed;
+  /// true when it finished in time (otherwise what had not started failed with Closed).
+  bool close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool closed() const;
+
+  const std::vector<TensorInfo>& inputs() const;   // batch_size applied
+  const std::vector<TensorInfo>& outputs() const;
+
+ private:
+  friend class Context;
+  explicit Runner(std::shared_ptr<serving_core> core) : core_(std::move(core)) {}
+  std::shared_ptr<serving_core> core_;
+};
+
+enum class Overflow { block, reject, drop_oldest };
+
+struct QueueOptions {
+  std::string device = "host";
+  unsigned worker_num = 1;
+  unsigned batch_size = 1;
+  unsigned threads = 1;
+  unsigned input_queue_size = 16;   // requests submitted and not yet running
+  unsigned output_queue_size = 16;  // results completed and not yet received
+  Overflow overflow = Overflow::block;
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // bound of a blocked submit
+};
+
+/// A request's input buffers inside the queue, to be filled in place (no copy on submit).
+class InputSlot {
+ public:
+  InputSlot() = default;
+  InputSlot(InputSlot&&) noexcept;
+  InputSlot& operator=(InputSlot&&) noexcept;
+  ~InputSlot();  // gives an unsubmitted slot back
+  std::vector<Tensor>& tensors() noexcept { return tensors_; }
+  Tensor& operator[](std::size_t i) { return tensors_.at(i); }
+
+ private:
+  friend class Submitter;
+  std::shared_ptr<serving_core> core_;
+  std::uint32_t slot_ = 0;
+  bool held_ = false;
+  std::vector<Tensor> tensors_;  // views of the slot's buffers
+};
+
+class Submitter {
+ public:
+  /// Input buffers to write into (zero copies); applies the overflow policy.
+  InputSlot allocate();
+  /// Submits a filled slot with a context the Receiver gets back.
+  void submit(InputSlot&& slot, std::uint64_t context);
+  /// Copies `inputs` into a slot and submits it.
+  void submit(const std::vector<Tensor>& inputs, std::uint64_t context);
+  /// No more submissions; the Receiver's iteration ends after the last result.
+  void close();
+
+ private:
+  friend class Context;
+  explicit Submitter(std::shared_ptr<serving_core> core) : core_(std::move(core)) {}
+  std::shared_ptr<serving_core> core_;
+};
+
+struct Received {
+  std::uint64_t context = 0;
+  RunResult result;
+};
+
+class Receiver {
+ public:
+  /// The next completed request. Throws Timeout when none completes in time, Closed when
+  /// the Submitter closed and every result was received.
+  Received recv(std::chrono::milliseconds timeout);
+  /// Like recv(), but empty instead of Closed at the end.
+  std::optional<Received> next(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  /// Stops the queue: what has not run fails with Closed (and is still received).
+  void close();
+
+ private:
+  friend class Context;
+  explicit Receiver(std::shared_ptr<serving_core> core) : core_(std::move(core)) {}
+  std::shared_ptr<serving_core> core_;
+};
+
+struct Queue {
+  Submitter submitter;
+  Receiver receiver;
+};
+
+}  // namespace edgert

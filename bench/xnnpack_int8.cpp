@@ -1,6 +1,6 @@
 // xnnpack_int8: throughput of the XNNPACK int8 convolution wrapper (engine/xnnpack/qconv.hpp)
 // against the reference QLinearConv kernel, on the 64 -> 64 channel 3x3 convolution over
-// 56x56 (pad 1, batch 1) used in /work/shared/notes/kernels.md.
+// 56x56 (pad 1, batch 1) used in the team's kernel survey.
 //
 // For each variant it prints the median time per call and GOP/s (2 * MACs / time) on 1 and
 // 2 threads. Variants: qs8 (int8 activations, one weight scale), qc8 (int8 activations,

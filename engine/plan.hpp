@@ -3,8 +3,9 @@
 // plan::create() does all the work that does not depend on input values: shape inference
 // for static shapes, constant folding, fusions (Conv + BatchNormalization + activation,
 // Gemm/MatMul + bias + activation, QDQ groups to integer kernels), the choice of a kernel
-// backend per node (oneDNN for fp32 Conv/Gemm/MatMul on x86, XNNPACK for int8 and pooling,
-// the reference kernels for everything else), one activation layout kept between layers
+// backend per node (exact integer kernels for quantized groups, oneDNN for fp32
+// Conv/Gemm/MatMul on x86, loops for pooling, the reference kernels for everything else;
+// engine/README.md), one activation layout kept between layers
 // where possible, weights reordered once, and one memory arena laid out by value lifetime.
 //
 // Ownership and threads: a plan is immutable after create() and shared (shared_ptr) by every

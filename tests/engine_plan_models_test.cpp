@@ -1,7 +1,7 @@
 // The committed MNIST models (tests/data/models) through engine::plan: the float model
 // within the generator's tolerance of its float64 reference on the fast path and on the
 // reference-only path, at 1 and 2 threads; the quantized models (which the plan runs
-// with the reference kernels) exactly. MobileNetV2 and ResNet-18 are too big to generate
+// on the int8 backend) exactly. MobileNetV2 and ResNet-18 are too big to generate
 // for a unit test; bench/engine_latency checks them against their expected outputs.
 #include <doctest/doctest.h>
 

@@ -4,6 +4,7 @@
 // The kernels keep no state between calls; any thread may run them.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "engine/kernels/quantized.hpp"
 #include "engine/kernels/register.hpp"
 #include "engine/kernels/spatial.hpp"
+#include "engine/plan/int8/exact_scale.hpp"
 
 namespace edgert::engine {
 
@@ -272,9 +274,16 @@ void requantize_matmul(const tensor& acc, const side_param& as, const side_param
   for (broadcast_walker w(shape, {broadcast_strides(as.shape, shape), broadcast_strides(bs.shape, shape),
                                   broadcast_strides(ys.shape, shape), broadcast_strides(yz.shape, shape)});
        !w.done(); w.next(), ++i) {
-    const float multiplier = as.f[w.offset(0)] * bs.f[w.offset(1)] / ys.f[w.offset(2)];
+    const float a_s = as.f[w.offset(0)], b_s = bs.f[w.offset(1)], y_s = ys.f[w.offset(2)];
     const std::int32_t zp = yz.i.empty() ? 0 : yz.i[w.offset(3)];
-    yd[i] = quant::quantize<Q>(static_cast<float>(ad[i]) * multiplier, zp);
+    // Exact requantization (engine/plan/int8/exact_scale.hpp); the float32 product only for
+    // scales that are not positive finite numbers.
+    if (auto exact = planning::int8::exact_scale::make({a_s, b_s}, {y_s})) {
+      const std::int64_t r = exact->rescale(ad[i]) + zp;
+      yd[i] = static_cast<Q>(planning::int8::saturate(r, std::numeric_limits<Q>::lowest(), std::numeric_limits<Q>::max()));
+    } else {
+      yd[i] = quant::quantize<Q>(static_cast<float>(ad[i]) * (a_s * b_s / y_s), zp);
+    }
   }
 }
 

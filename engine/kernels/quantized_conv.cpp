@@ -3,6 +3,8 @@
 // the zero point, i.e. real zero), then for QLinearConv the ONNX requantization
 // y = saturate(round_half_even(acc * (x_scale * w_scale / y_scale)) + y_zero_point).
 // The kernels keep no state between calls; any thread may run them.
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "engine/kernels/conv_detail.hpp"
 #include "engine/kernels/quantized.hpp"
 #include "engine/kernels/spatial.hpp"
+#include "engine/plan/int8/exact_scale.hpp"
 
 namespace edgert::engine::quant {
 
@@ -80,14 +83,25 @@ result<int_conv> accumulate(const kernel_context& ctx, std::size_t xi, std::size
   return r;
 }
 
+// Exact: round_half_even(acc * x_scale * w_scale / y_scale) on the real values of the float
+// scales (engine/plan/int8/exact_scale.hpp), the float32 product only when a scale is not a
+// positive finite number.
 template <class Q>
-void requantize(const int_conv& c, const std::vector<float>& multiplier, std::int32_t zero_point, tensor& y) {
+void requantize(const int_conv& c, float x_scale, const std::vector<float>& w_scale, float y_scale,
+                std::int32_t zero_point, tensor& y) {
   const std::int32_t* acc = c.acc.data<std::int32_t>();
   Q* yd = y.data<Q>();
+  std::vector<std::optional<planning::int8::exact_scale>> exact;
+  for (float ws : w_scale) exact.push_back(planning::int8::exact_scale::make({x_scale, ws}, {y_scale}));
   const std::int64_t total = c.acc.elements();
   for (std::int64_t i = 0; i < total; ++i) {
-    const std::int64_t m = (i / c.out_size) % c.M;
-    yd[i] = quantize<Q>(static_cast<float>(acc[i]) * multiplier[multiplier.size() == 1 ? 0 : m], zero_point);
+    const std::size_t m = w_scale.size() == 1 ? 0 : static_cast<std::size_t>((i / c.out_size) % c.M);
+    if (exact[m]) {
+      const std::int64_t r = exact[m]->rescale(acc[i]) + zero_point;
+      yd[i] = static_cast<Q>(planning::int8::saturate(r, std::numeric_limits<Q>::lowest(), std::numeric_limits<Q>::max()));
+    } else {
+      yd[i] = quantize<Q>(static_cast<float>(acc[i]) * (x_scale * w_scale[m] / y_scale), zero_point);
+    }
   }
 }
 
@@ -128,13 +142,11 @@ result<void> qlinear_conv_kernel(kernel_context& ctx) {
       acc[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[i]) +
                                          static_cast<std::uint32_t>(bias[(i / c->out_size) % c->M]));
   }
-  std::vector<float> multiplier(w_scale.size());
-  for (std::size_t m = 0; m < w_scale.size(); ++m) multiplier[m] = x_scale[0] * w_scale[m] / y_scale[0];
   tensor y(out, c->acc.shape());
   if (out == dtype::u8)
-    requantize<std::uint8_t>(*c, multiplier, y_zero[0], y);
+    requantize<std::uint8_t>(*c, x_scale[0], w_scale, y_scale[0], y_zero[0], y);
   else if (out == dtype::i8)
-    requantize<std::int8_t>(*c, multiplier, y_zero[0], y);
+    requantize<std::int8_t>(*c, x_scale[0], w_scale, y_scale[0], y_zero[0], y);
   else
     return ctx.unsupported("QLinearConv to " + std::string(to_string(out)));
   ctx.outputs[0] = y;

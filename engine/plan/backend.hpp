@@ -71,6 +71,8 @@ class backend {
 
 std::unique_ptr<backend> make_reference_backend();
 std::unique_ptr<backend> make_loops_backend();
+/// Integer kernels for the quantized groups of engine/plan/int8/qgroups.hpp.
+std::unique_ptr<backend> make_int8_backend();
 /// Null when oneDNN cannot be used on this machine (not x86-64).
 std::unique_ptr<backend> make_onednn_backend(const plan_options& options);
 

@@ -64,8 +64,8 @@ class executor_impl final : public executor {
     ctx.fixed = &address_;
     ctx.scratch = scratch_.get();
     ctx.scratch_bytes = p.scratch_size;
-    ctx.threads = p.opts.threads;
-    thread_count_scope threads(p.opts.threads);
+    ctx.threads = p.compute_threads;
+    thread_count_scope threads(p.compute_threads);
     for (const auto& s : p.steps) {
       auto inst = s->instantiate(ctx);
       if (!inst) return inst.error();
@@ -92,7 +92,7 @@ class executor_impl final : public executor {
         return fail(errc::invalid_argument, "executor::run: output " + std::to_string(j) +
                                                 " has a shape known only at run time; pass null and use run(map)");
     }
-    set_thread_count(p.opts.threads);
+    set_thread_count(p.compute_threads);
     for (int b : per_run_) {
       const buffer& x = p.buffers[static_cast<std::size_t>(b)];
       if (x.where == home::input) address_[static_cast<std::size_t>(b)] = const_cast<void*>(inputs[static_cast<std::size_t>(x.index)]);

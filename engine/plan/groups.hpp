@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@
 #include "engine/plan/ir.hpp"
 
 namespace edgert::engine::planning {
+
+namespace int8 {
+struct qgroup;
+}
 
 /// An element-wise activation a fast kernel can apply to its output.
 struct activation {
@@ -42,7 +47,7 @@ struct model_view {
 std::optional<activation> parse_activation(const model_view& m, int node);
 
 struct node_group {
-  enum class kind { single, conv, gemm, matmul, eltwise };
+  enum class kind { single, conv, gemm, matmul, eltwise, quantized };
   kind k = kind::single;
   std::vector<int> nodes;   // every node of the group in data-flow order; nodes[0] is the anchor
   int anchor = -1;
@@ -53,6 +58,8 @@ struct node_group {
   int residual = -1;        // conv: that other activation's value id
   std::vector<activation> post_activations;  // applied after the residual Add
   int output = -1;          // value id the group produces
+  /// quantized: what the int8 backend computes (engine/plan/int8/qgroups.hpp).
+  std::shared_ptr<const int8::qgroup> q;
 
   /// "conv1+bn1+relu1" (node names, or op#index for unnamed nodes).
   std::string label(const graph& g) const;

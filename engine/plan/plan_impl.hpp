@@ -31,6 +31,10 @@ class plan_impl final : public plan {
   plan_cost costs;
   std::size_t arena_size = 0;
   std::size_t scratch_size = 0;
+  /// OpenMP threads the plan's kernels are made and run with: opts.threads, or 1 for models
+  /// too small to gain from a second thread (waking OpenMP workers costs more, and stalls a
+  /// run for a scheduler time slice when the other cores are busy).
+  int compute_threads = 1;
 };
 
 inline const plan_impl& impl_of(const plan& p) { return static_cast<const plan_impl&>(p); }

@@ -7,6 +7,7 @@
 #include "engine/interpreter.hpp"
 #include "engine/plan/arena.hpp"
 #include "engine/plan/fold.hpp"
+#include "engine/plan/int8/qgroups.hpp"
 #include "engine/plan/output_copy.hpp"
 #include "engine/plan/threads.hpp"
 
@@ -53,13 +54,18 @@ result<std::shared_ptr<const plan>> planner::build() {
 
   backends_.clear();
   if (p_->opts.fast_kernels) {
+    backends_.push_back(make_int8_backend());
     if (auto b = make_onednn_backend(p_->opts)) backends_.push_back(std::move(b));
     backends_.push_back(make_loops_backend());
   }
   backends_.push_back(make_reference_backend());
 
+  // Models under 20 M multiply-accumulates run single-threaded (plan_impl::compute_threads).
+  count_cost();
+  p_->compute_threads = p_->costs.macs < 20'000'000 ? 1 : p_->opts.threads;
+  p_->costs = plan_cost{};
   // oneDNN compiles its kernels for the thread count in force while it creates them.
-  thread_count_scope threads(p_->opts.threads);
+  thread_count_scope threads(p_->compute_threads);
   try {
     auto lowered = lower_all();
     if (!lowered) return lowered.error();
@@ -167,6 +173,12 @@ result<void> planner::lower_all() {
   // Each group runs where its last node stood: every input of every member exists by then,
   // and the members' intermediate values have no reader outside the group.
   std::vector<std::vector<node_group>> at(n);
+  // Quantized groups first: they take the DequantizeLinear nodes in front of their anchors.
+  if (p_->opts.fast_kernels)
+    for (auto& gr : int8::match_quantized(view_, claimed_)) {
+      const int last = *std::max_element(gr.nodes.begin(), gr.nodes.end());
+      at[static_cast<std::size_t>(last)].push_back(std::move(gr));
+    }
   for (std::size_t i = 0; i < n; ++i) {
     if (folded_[i] || claimed_[i]) continue;
     node_group gr = p_->opts.fast_kernels ? match_group(view_, static_cast<int>(i), claimed_)

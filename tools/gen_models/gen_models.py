@@ -28,7 +28,8 @@ import fp32_nets  # noqa: E402
 import mnist_quant  # noqa: E402
 import numpy_ref  # noqa: E402
 import qdq_convert  # noqa: E402
-from graph_builder import IR_VERSION, OPSET, count_macs, tensor_shapes, validate  # noqa: E402
+from graph_builder import (IR_VERSION, OPSET, GraphBuilder, count_macs, tensor_shapes,  # noqa: E402
+                           validate)
 from quantization import RequantAudit, quantize_tensor  # noqa: E402
 
 MANIFEST_SCHEMA = "edgert.model_manifest"
@@ -45,6 +46,7 @@ SEEDS = {
     "resnet18.weights": 301,
     "resnet18.input": 302,
     "resnet18.calibration": 303,
+    "identity.input": 401,
 }
 MNIST_CALIBRATION_IMAGES = 64
 IMAGENET_CALIBRATION_IMAGES = 2
@@ -194,8 +196,27 @@ def imagenet_family(name, build, description, expected_macs, wanted):
     return arts
 
 
+def identity_family():
+    """A graph that only copies its input: the serving benchmarks measure the runtime's own
+    overhead with it, since the engine's compute time is next to nothing."""
+    g = GraphBuilder("identity")
+    x = g.input("input", np.float32, IDENTITY_SHAPE)
+    g.node("Identity", [x], "output")
+    g.output("output", np.float32, IDENTITY_SHAPE)
+    model = g.model("Identity of a float32 [1, 16] tensor (edgert tools/gen_models)")
+    x = np.random.default_rng(SEEDS["identity.input"]).random(IDENTITY_SHAPE, dtype=np.float32)
+    return [Artifact("identity", model, "Identity: output = input, float32 [1, 16]; for "
+                     "measuring serving overhead", "none",
+                     [{"name": "input", "array": x, "quantization": None}],
+                     [{"name": "output", "expected": x.astype(np.float64), "method": "float64"}],
+                     {"input": SEEDS["identity.input"]}, expected_macs=0)]
+
+
+IDENTITY_SHAPE = (1, 16)
+
 FAMILIES = {
     "mnist": (["mnist_cnn", "mnist_cnn_qdq", "mnist_cnn_qlinear"], lambda wanted: mnist_family()),
+    "identity": (["identity"], lambda wanted: identity_family()),
     "mobilenetv2": (["mobilenetv2", "mobilenetv2_qdq"], lambda wanted: imagenet_family(
         "mobilenetv2", fp32_nets.mobilenetv2, "MobileNetV2-1.0 224: BatchNormalization folded, "
         "ReLU6 as Clip(0, 6), depthwise convs as group=C, inverted residuals, "

@@ -1,0 +1,15 @@
+// Private: the float64 fast pass of the convolution requantization, one output pixel at a
+// time (engine/plan/int8/backend.cpp). row[c] = clamp(round_half_even((acc[c] (* 16 +
+// acc[M + c] when split) + bias[c]) * mul[c]) + zero_point, lo, hi). Returns true when some
+// value lay within the float64 error bound of a rounding tie: the caller then redoes the row
+// exactly. Uses AVX2 where the CPU has it. Stateless; any thread.
+#pragma once
+
+#include <cstdint>
+
+namespace edgert::engine::planning::int8 {
+
+bool requant_row(const float* acc, bool split, std::int64_t M, const double* bias, const double* mul,
+                 double zero_point, double lo, double hi, std::int32_t* row);
+
+}  // namespace edgert::engine::planning::int8

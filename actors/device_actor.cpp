@@ -28,6 +28,18 @@ struct device_actor_state {
   std::string fault;
   std::map<std::uint64_t, std::vector<unsigned>> leases;  // leases granted through this actor
   std::vector<caf::typed_response_promise<bool>> online_waiters;
+  // Recovery (see the top of device_actor.hpp).
+  std::uint64_t epoch = 0;
+  std::uint64_t recoveries = 0;
+  std::string last_fault;
+  std::string recovering_from;   // the fault a recovery under way is for
+  bool auto_recovery = false;    // faulted by recover_atom: recovering by itself
+  bool reset_needed = false;     // the recovery must reset the board (a core hung)
+  unsigned reset_attempts = 0;
+  bool driver_gone = false;      // the driver actor stopped: nothing can recover the board
+  // Execution units waiting (attach_atom) for the device to be ready again, by waiter id.
+  std::map<std::uint64_t, caf::typed_response_promise<driver_actor, std::uint64_t>> attach_waiters;
+  std::uint64_t next_waiter = 1;
   const char* name = "edgert.device";
 };
 
@@ -38,7 +50,10 @@ caf::error refused(device_pointer self, const char* what) {
   std::string why = st.device_name + " cannot " + what + ": it is " +
                     std::string(to_string(st.current));
   if (st.current == device_state::faulted && !st.fault.empty()) why += " (" + st.fault + ")";
-  if (st.current == device_state::faulted) why += "; reset the device to recover";
+  if (st.current == device_state::recovering && !st.recovering_from.empty())
+    why += " from: " + st.recovering_from;
+  if (st.current == device_state::faulted)
+    why += st.auto_recovery ? "; it is recovering by itself" : "; reset the device to recover";
   if (st.current == device_state::offline)
     return to_caf_error(errc::connection_error, why);
   return to_caf_error(errc::device_fault, why);
@@ -86,6 +101,58 @@ void refresh_sub_devices(device_pointer self) {
             }
           },
           [=](caf::error&) {});
+}
+
+// The device leaves service for `reason`: jobs failing from now on are the board's doing.
+void leave_service(device_pointer self, const std::string& reason) {
+  ++self->state.epoch;
+  self->state.last_fault = reason;
+}
+
+void answer_attach_waiters(device_pointer self) {
+  auto waiters = std::move(self->state.attach_waiters);
+  self->state.attach_waiters.clear();
+  for (auto& entry : waiters) {
+    if (serving(self->state.current))
+      entry.second.deliver(self->state.drv, self->state.epoch);
+    else
+      entry.second.deliver(refused(self, "run jobs"));
+  }
+}
+
+// Back in service after a recovery or a requested reset.
+void recovered(device_pointer self) {
+  auto& st = self->state;
+  ++st.recoveries;
+  st.auto_recovery = false;
+  st.reset_needed = false;
+  st.recovering_from.clear();
+  enter(self, device_state::ready);
+  refresh_sub_devices(self);
+  answer_attach_waiters(self);
+}
+
+// One reset attempt of an automatic recovery; retried up to recovery_attempts times.
+void attempt_reset(device_pointer self) {
+  auto& st = self->state;
+  ++st.reset_attempts;
+  self->request(st.drv, caf::infinite, reset_atom::value)
+      .then([=](bool) { recovered(self); },
+            [=](caf::error& e) {
+              auto& st = self->state;
+              if (st.current != device_state::recovering) return;
+              if (st.reset_attempts < st.timeouts.recovery_attempts) {
+                attempt_reset(self);
+                return;
+              }
+              auto f = from_caf_error(e);
+              st.auto_recovery = false;
+              enter(self, device_state::faulted,
+                    "recovery failed after " + std::to_string(st.reset_attempts) +
+                        " reset attempt(s) (" + f.message + "); recovering from: " +
+                        st.recovering_from);
+              answer_attach_waiters(self);
+            });
 }
 
 void fault_driver_error(device_pointer self, const caf::error& e) {
@@ -172,7 +239,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
   st.timeouts = timeouts;
   st.readiness = readiness ? std::move(readiness)
                            : std::make_shared<device_readiness>(drv->status());
-  st.drv = spawn_driver_actor(self, std::move(drv));
+  st.drv = spawn_driver_actor(self, std::move(drv), self->address());
   self->monitor(st.drv);
   for (unsigned i = 0; i < st.description.sub_devices; ++i)
     st.sub_devices.push_back(spawn_sub_device_actor(self, i));
@@ -184,8 +251,14 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
     for (auto& c : children) caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   });
   self->set_down_handler([=](caf::down_msg& msg) {
-    if (msg.source == self->state.drv.address())
-      enter(self, device_state::faulted, "driver stopped: " + to_string(msg.reason));
+    if (msg.source == self->state.drv.address()) {
+      auto reason = "driver stopped: " + to_string(msg.reason);
+      leave_service(self, reason);
+      self->state.auto_recovery = false;
+      self->state.driver_gone = true;
+      enter(self, device_state::faulted, reason);
+      answer_attach_waiters(self);  // nothing can bring a driver back: fail them now
+    }
   });
   self->set_default_handler(caf::drop);
 
@@ -330,13 +403,14 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
       [=](reset_atom) -> caf::result<bool> {
         auto& st = self->state;
         if (st.current == device_state::offline) return refused(self, "be reset");
+        leave_service(self, st.current == device_state::faulted ? st.fault : "reset requested");
+        st.recovering_from = st.last_fault;
         enter(self, device_state::recovering);
         auto promise = self->make_response_promise<bool>();
         self->request(st.drv, caf::infinite, reset_atom::value)
             .then(
                 [=](bool) mutable {
-                  enter(self, device_state::ready);
-                  refresh_sub_devices(self);
+                  recovered(self);
                   promise.deliver(true);
                 },
                 [=](caf::error& e) mutable {
@@ -346,7 +420,73 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         return promise;
       },
       [=](fault_atom, const std::string& reason) {
+        leave_service(self, reason);
+        self->state.auto_recovery = false;
         enter(self, device_state::faulted, reason);
+      },
+      [=](recover_atom, const std::string& reason, bool reset) {
+        auto& st = self->state;
+        if (st.current == device_state::recovering ||
+            (st.current == device_state::faulted && st.auto_recovery)) {
+          st.reset_needed = st.reset_needed || reset;  // one recovery covers both
+          return;
+        }
+        if (st.current == device_state::faulted) return;  // waits for an explicit reset
+        leave_service(self, reason);
+        st.auto_recovery = true;
+        st.reset_needed = reset;
+        enter(self, device_state::faulted, reason);
+        self->send(self, recover_atom::value);  // recovering starts as the next step
+      },
+      [=](recover_atom) {
+        auto& st = self->state;
+        if (st.current != device_state::faulted || !st.auto_recovery) return;
+        st.recovering_from = st.fault;
+        st.reset_attempts = 0;
+        enter(self, device_state::recovering);
+        if (st.reset_needed)
+          attempt_reset(self);
+        else
+          recovered(self);  // the board reset itself: nothing left to clear
+      },
+      [=](health_atom) -> caf::result<device_health_report> {
+        auto& st = self->state;
+        device_health_report report;
+        report.name = st.device_name;
+        report.state = st.current;
+        report.fault = st.current == device_state::recovering ? st.recovering_from : st.fault;
+        report.last_fault = st.last_fault;
+        report.recoveries = st.recoveries;
+        report.epoch = st.epoch;
+        auto promise = self->make_response_promise<device_health_report>();
+        self->request(st.drv, caf::infinite, sim_health_atom::value)
+            .then(
+                [=](std::vector<core_health>& cores) mutable {
+                  report.cores = std::move(cores);
+                  promise.deliver(std::move(report));
+                },
+                [=](caf::error&) mutable { promise.deliver(std::move(report)); });
+        return promise;
+      },
+      [=](attach_atom, caf::timespan wait) -> caf::result<driver_actor, std::uint64_t> {
+        auto& st = self->state;
+        if (serving(st.current)) return caf::make_result(st.drv, st.epoch);
+        const bool may_recover = st.current != device_state::offline && !st.driver_gone;
+        if (wait <= caf::timespan::zero() || !may_recover) return refused(self, "run jobs");
+        auto id = st.next_waiter++;
+        auto promise = self->make_response_promise<driver_actor, std::uint64_t>();
+        st.attach_waiters.emplace(id, promise);
+        self->delayed_send(self, wait, attach_atom::value, id);
+        return promise;
+      },
+      [=](attach_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto waiter = st.attach_waiters.find(id);
+        if (waiter == st.attach_waiters.end()) return;
+        auto why = refused(self, "run jobs");
+        waiter->second.deliver(to_caf_error(
+            errc::device_fault, from_caf_error(why).message + " (waited for recovery in vain)"));
+        st.attach_waiters.erase(waiter);
       },
       [=](online_atom) -> caf::result<bool> {
         auto& st = self->state;

@@ -6,6 +6,14 @@
 // faulted, and reset() goes faulted -> recovering -> ready. Requests are answered by state:
 // a faulted or recovering device refuses configuration and connections with device_fault
 // and the reason, instead of letting callers wait.
+//
+// Recovery: when its driver actor reports a hung sub-device (a job's watchdog expired) or
+// a board that reset itself, the device goes faulted -> recovering (resetting the board
+// through the driver when a core hung, up to recovery_attempts times) -> ready by itself.
+// Each departure from service bumps the device's epoch, so an execution unit whose job
+// failed can tell a board fault (epoch moved) from its own. Execution units attach
+// (attach_atom) to get the driver actor; while the device recovers they wait, bounded,
+// or are refused at once, as their recovery policy says.
 #pragma once
 
 #include <memory>
@@ -33,6 +41,9 @@ struct device_timeouts {
   /// Extra time, beyond the board's remaining settle time, before a pending configuration
   /// that never settles faults the device.
   std::chrono::milliseconds settle_grace{30000};
+  /// Reset attempts of one automatic recovery before the device stays faulted (then only
+  /// an explicit reset brings it back).
+  unsigned recovery_attempts = 3;
 };
 
 /// Spawns a device actor for the board behind `drv` (ownership of the driver passes to the

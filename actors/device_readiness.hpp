@@ -30,6 +30,10 @@ class device_readiness {
   /// Device actor only.
   void publish(device_state state) noexcept { state_.store(state, std::memory_order_release); }
 
+  /// The state last published; any thread, never blocks (execution units check it before
+  /// each job and go through the device actor when it is not ready or configuring).
+  device_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+
   /// Any thread; never blocks or allocates.
   std::optional<bool> certain_answer() const noexcept {
     if (!status_) return std::nullopt;

@@ -5,6 +5,7 @@
 // mailboxes; they move through lock-free rings (see the model-instance actors).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -45,6 +46,15 @@ using online_atom = caf::atom_constant<caf::atom("online")>;
 using launch_atom = caf::atom_constant<caf::atom("launch")>;
 using job_poll_atom = caf::atom_constant<caf::atom("jobpoll")>;
 using driver_atom = caf::atom_constant<caf::atom("driver")>;
+// The simulator's control (api/sim_control.cpp): fault injection, health, virtual time.
+using sim_fault_atom = caf::atom_constant<caf::atom("simfault")>;
+using sim_script_atom = caf::atom_constant<caf::atom("simscript")>;
+using sim_health_atom = caf::atom_constant<caf::atom("simhealth")>;
+using advanced_atom = caf::atom_constant<caf::atom("advanced")>;
+// Supervision and recovery: the device actor's recovery, health and execution-unit attach.
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
 
 // -- message types ------------------------------------------------------------------
 
@@ -127,6 +137,30 @@ typename Inspector::result_type inspect(Inspector& f, driver_counters& x) {
            x.jobs_completed, x.jobs_failed);
 }
 
+/// The execution watchdog a launcher asks of the driver actor for one job. The deadline is
+/// on the board's clock: when the job is due to start (its launch, if it waits behind a
+/// hung job) plus the budget.
+struct job_watchdog {
+  /// The job's budget; zero: automatic, max(factor x modelled device time, floor).
+  std::chrono::nanoseconds budget{0};
+  std::chrono::nanoseconds floor{std::chrono::seconds(1)};
+  unsigned factor = 10;
+  /// Who launched the job, for the timeout message (e.g. "mnist on dev:0").
+  std::string owner;
+};
+
+/// A device's health as its device actor knows it: the state machine, per-core health
+/// read from the driver, and the recovery history.
+struct device_health_report {
+  std::string name;  // "dev:0"
+  device_state state = device_state::offline;
+  std::string fault;       // why it is faulted, or what it is recovering from; else empty
+  std::string last_fault;  // the most recent fault, kept after recovery; empty if none yet
+  std::uint64_t recoveries = 0;  // automatic and requested recoveries completed
+  std::uint64_t epoch = 0;       // bumped each time the device leaves service (fault, reset)
+  std::vector<core_health> cores;  // per sub-device; empty when the driver cannot say
+};
+
 // -- typed interfaces -----------------------------------------------------------------
 
 /// Owns one driver object; the only actor that calls it (drivers/driver_actor.cpp).
@@ -149,7 +183,21 @@ using driver_actor = caf::typed_actor<
     // Launches a job; answers once it is done or failed (its final status).
     caf::replies_to<launch_atom, job_request>::with<job_status>,
     // Polls one job (its own timer, or the driver's completion notice from a worker).
-    caf::reacts_to<job_poll_atom, job_id>>;
+    caf::reacts_to<job_poll_atom, job_id>,
+    // Launches a job under an execution watchdog: a job unfinished at its deadline (board
+    // time) is released, answered with timeout, and its sub-devices reported hung to the
+    // device actor (recover_atom). Plain launch_atom jobs get the automatic watchdog.
+    caf::replies_to<launch_atom, job_request, job_watchdog>::with<job_status>,
+    // Simulator control: adds one fault to the board's plan.
+    caf::replies_to<sim_fault_atom, sim::fault>::with<bool>,
+    // Simulator control: replaces the board's fault plan (an empty script clears it).
+    caf::replies_to<sim_script_atom, sim::fault_script>::with<bool>,
+    // Simulator control: per sub-device health (driver::read_health()).
+    caf::replies_to<sim_health_atom>::with<std::vector<core_health>>,
+    // The board's clock moved (virtual time): polls the pending configuration and every
+    // job now, and answers the jobs still unfinished and the board time until the next
+    // job ends, -1 when none will.
+    caf::replies_to<advanced_atom>::with<std::uint64_t, std::int64_t>>;
 
 /// One per core or processing element (actors/sub_device_actor.cpp).
 using sub_device_actor = caf::typed_actor<
@@ -179,7 +227,21 @@ using device_actor = caf::typed_actor<
     caf::replies_to<counters_atom>::with<driver_counters>,
     // The board's driver actor, to which execution units send jobs (refused unless the
     // device is ready or configuring).
-    caf::replies_to<driver_atom>::with<driver_actor>>;
+    caf::replies_to<driver_atom>::with<driver_actor>,
+    // From the driver actor: the board needs recovery for the reason given; true when it
+    // must be reset through the driver (a hung core), false when it reset itself. The
+    // device goes faulted, then (recover_atom alone, sent to itself) recovering -> ready,
+    // with a bounded number of reset attempts.
+    caf::reacts_to<recover_atom, std::string, bool>,
+    caf::reacts_to<recover_atom>,
+    // The device's health: state, fault, per-core health, recovery history.
+    caf::replies_to<health_atom>::with<device_health_report>,
+    // For execution units: the driver actor and the device's epoch. While the device is
+    // faulted or recovering it waits up to the given time for ready (zero: fails at once
+    // with device_fault), then fails with device_fault.
+    caf::replies_to<attach_atom, caf::timespan>::with<driver_actor, std::uint64_t>,
+    // Internal: the wait of attach waiter `id` ran out.
+    caf::reacts_to<attach_atom, std::uint64_t>>;
 
 /// The root actor: device registry and name resolution (actors/runtime_actor.cpp).
 using runtime_actor = caf::typed_actor<
@@ -196,3 +258,10 @@ using runtime_actor = caf::typed_actor<
 // they are never serialised.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::job_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::job_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::job_watchdog)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::device_health_report)
+// Simulator control messages stay inside one process too.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::sim::fault)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::sim::fault_script)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(edgert::core_health)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<edgert::core_health>)

@@ -67,7 +67,8 @@ struct open_call {
 Context::Context(ContextOptions options) : core_(std::make_shared<context_core>()) {
   if (options.request_timeout <= std::chrono::milliseconds::zero())
     throw InvalidArgument("request_timeout must be positive");
-  auto drivers = build_drivers(options);
+  if (options.virtual_time) core_->virtual_clock = std::make_shared<sim::virtual_clock>();
+  auto drivers = build_drivers(options, core_->virtual_clock);
   core_->request_timeout = options.request_timeout;
   core_->config = make_actor_system_config(options.scheduler);
   core_->system = std::make_unique<caf::actor_system>(*core_->config);
@@ -159,6 +160,36 @@ void Context::reset_device(const std::string& device) {
   open_call call{*core_};
   auto target = core_->lookup(device);
   core_->ask<bool>(target.first, core_->request_timeout, reset_atom::value);
+}
+
+namespace {
+
+CoreState to_public(health_state s) {
+  switch (s) {
+    case health_state::ok: return CoreState::ok;
+    case health_state::degraded: return CoreState::degraded;
+    case health_state::hung: return CoreState::hung;
+    case health_state::faulted: return CoreState::faulted;
+  }
+  return CoreState::faulted;
+}
+
+}  // namespace
+
+DeviceHealth Context::device_health(const std::string& device) {
+  open_call call{*core_};
+  auto target = core_->lookup(device);
+  auto report = core_->ask<device_health_report>(target.first, core_->request_timeout,
+                                                 health_atom::value);
+  DeviceHealth out;
+  out.name = std::move(report.name);
+  out.state = to_public(report.state);
+  out.fault = std::move(report.fault);
+  out.last_fault = std::move(report.last_fault);
+  out.recoveries = report.recoveries;
+  for (auto& c : report.cores)
+    out.cores.push_back(CoreHealth{c.sub_device, to_public(c.state), std::move(c.reason)});
+  return out;
 }
 
 Connection Context::device_connect(const std::string& device, unsigned num_sub_devices) {
@@ -264,6 +295,7 @@ Runner Context::create_runner(const Model& model, RunnerOptions options) {
   so.slot_count = options.max_in_flight;
   so.max_queued = options.max_in_flight;
   so.timeout = options.timeout;
+  so.supervision = options.supervision;
   return Runner(start_serving(*this, core_, model.core(), so));
 }
 
@@ -281,6 +313,7 @@ Queue Context::create_queue(const Model& model, QueueOptions options) {
   so.max_queued = options.input_queue_size;
   so.overflow = to_policy(options.overflow);
   so.timeout = options.timeout;
+  so.supervision = options.supervision;
   auto core = start_serving(*this, core_, model.core(), so);
   return Queue{Submitter(core), Receiver(core)};
 }

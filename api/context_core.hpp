@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <vector>
 
@@ -57,6 +58,13 @@ struct context_core {
 
   std::mutex cache_mutex;
   std::map<std::string, std::pair<device_actor, std::string>> device_cache;  // name -> actor
+
+  /// The simulated boards' clock when created with ContextOptions::virtual_time, else null;
+  /// driver actors the simulator's control resolved, by device name (api/sim_control.cpp).
+  std::shared_ptr<sim::virtual_clock> virtual_clock;
+  std::mutex sim_mutex;
+  std::map<std::string, driver_actor> sim_drivers;
+  std::optional<std::vector<driver_actor>> sim_driver_list;  // every simulated board's, once listed
 
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<caf::scoped_actor>> idle_requesters;

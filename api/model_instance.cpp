@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "api/context_core.hpp"
+#include "api/execution_units.hpp"
 #include "api/serving_core.hpp"
 #include "api/unwrap.hpp"
 #include "edgert/context.hpp"
@@ -251,6 +252,12 @@ std::uint64_t ModelInstance::dropped_errors() const {
 const std::vector<TensorInfo>& ModelInstance::inputs() const { return state_->serving->inputs; }
 const std::vector<TensorInfo>& ModelInstance::outputs() const { return state_->serving->outputs; }
 
+InstanceHealth ModelInstance::health() const {
+  if (!state_) throw Closed("this model instance was moved from");
+  auto& supervisor = state_->serving->supervisor;
+  return supervisor ? to_public(supervisor->health()) : InstanceHealth{};
+}
+
 bool ModelInstance::close(std::chrono::milliseconds timeout) {
   if (!state_) return true;
   return state_->serving->service->close(exec::clock::now() + timeout);
@@ -283,6 +290,7 @@ ModelInstance Connection::load_model_instance(const Model& model, ModelInstanceO
   so.slot_count = std::max<std::size_t>(options.num_runtimes, units);
   so.max_queued = so.slot_count;
   so.timeout = options.timeout;
+  so.supervision = options.supervision;
   auto s = std::make_shared<ModelInstance::state>();
   s->options = options;
   s->unit_bits = std::uint64_t{next_unit_id.fetch_add(1)} << 48;

@@ -76,6 +76,39 @@ Received Receiver::recv(std::chrono::milliseconds timeout) {
   return out;
 }
 
+Received Receiver::recv_view(std::chrono::milliseconds timeout) {
+  if (!core_) throw Closed("this receiver was moved from");
+  auto& service = *core_->service;
+  const auto ticket = unwrap(service.pop_completion(exec::clock::now() + timeout));
+  Received out;
+  if (service.is_dropped(ticket)) {
+    const auto& d = service.dropped(ticket);
+    out.context = d.user_context;
+    out.result.code = errc::queue_full;
+    out.result.message = d.message;
+    service.release_dropped(ticket);
+    return out;
+  }
+  auto& s = service.at(ticket);
+  out.context = s.user_context;
+  out.result.code = s.code;
+  out.result.message = s.message;
+  out.result.device_time_ns = s.device_time_ns;
+  if (!out.result.ok()) {
+    service.release(ticket);
+    return out;
+  }
+  // One owner for all outputs: the slot is released when the last tensor viewing it goes.
+  // It keeps the serving core (and so the service) alive until then.
+  std::shared_ptr<void> slot_owner(s.outputs.empty() ? nullptr : s.outputs[0],
+                                   [core = core_, ticket](void*) { core->service->release(ticket); });
+  out.result.outputs.reserve(core_->outputs.size());
+  for (std::size_t i = 0; i < core_->outputs.size(); ++i)
+    out.result.outputs.push_back(Tensor::adopt(core_->outputs[i].dtype, core_->outputs[i].shape,
+                                               s.outputs[i], slot_owner));
+  return out;
+}
+
 std::optional<Received> Receiver::next(std::chrono::milliseconds timeout) {
   try {
     return recv(timeout);

@@ -1,11 +1,14 @@
 #include "api/serving_core.hpp"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "actors/exec/board_runner.hpp"
 #include "actors/exec/plan_runner.hpp"
+#include "api/execution_units.hpp"
 #include "api/context_core.hpp"
 #include "api/unwrap.hpp"
+#include "common/device_spec.hpp"
 
 namespace edgert {
 
@@ -28,6 +31,8 @@ void check_against(const std::vector<TensorInfo>& expected, const std::vector<Te
   for (std::size_t i = 0; i < given.size(); ++i) {
     const auto& e = expected[i];
     const auto& g = given[i];
+    if (g.dtype() == e.dtype && g.shape() == e.shape && (g.data() != nullptr || g.size_bytes() == 0))
+      continue;  // the common case builds no message
     const std::string which = std::string(what) + " " + std::to_string(i) + " ('" + e.name + "')";
     if (g.dtype() != e.dtype)
       throw InvalidArgument(model + ": " + which + " must be " + to_string(e.dtype) + ", not " +
@@ -73,9 +78,13 @@ RunResult serving_core::collect(exec::slot_id id) {
   if (r.ok()) {
     r.outputs.reserve(outputs.size());
     for (std::size_t i = 0; i < outputs.size(); ++i) {
-      Tensor t(outputs[i].dtype, outputs[i].shape);
-      if (t.size_bytes()) std::memcpy(t.data(), s.outputs[i], t.size_bytes());
-      r.outputs.push_back(std::move(t));
+      // Uninitialised (not zero-filled) storage: the copy below writes every byte once.
+      const std::size_t bytes = outputs[i].size_bytes();
+      void* raw = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + (bytes == 0 ? 64 : 0));
+      if (!raw) throw OutOfMemory("cannot allocate " + std::to_string(bytes) + " bytes for an output");
+      std::shared_ptr<void> owner(raw, [](void* p) { std::free(p); });
+      if (bytes) std::memcpy(raw, s.outputs[i], bytes);
+      r.outputs.push_back(Tensor::adopt(outputs[i].dtype, outputs[i].shape, raw, std::move(owner)));
     }
   }
   return r;
@@ -125,24 +134,8 @@ std::shared_ptr<serving_core> serve_on(std::shared_ptr<context_core> core,
   serving->inputs = batched(model->inputs, options.batch_size);
   serving->outputs = batched(model->outputs, options.batch_size);
 
-  std::vector<std::unique_ptr<exec::job_runner>> runners;
-  if (device.board_type == BoardType::host) {
-    for (std::size_t w = 0; w < units; ++w)
-      runners.push_back(unwrap(exec::plan_runner::create(plan, options.batch_size)));
-  } else {
-    auto device_actor_handle = serving->context->lookup(device.name).first;
-    auto driver = serving->context->ask<driver_actor>(device_actor_handle,
-                                                      serving->context->request_timeout,
-                                                      driver_atom::value);
-    sim::job_cost cost;
-    cost.macs = plan->cost().macs * options.batch_size;
-    cost.input_bytes = plan->cost().input_bytes * options.batch_size;
-    cost.output_bytes = plan->cost().output_bytes * options.batch_size;
-    for (std::size_t w = 0; w < units; ++w)
-      runners.push_back(std::make_unique<exec::board_runner>(
-          *serving->context->system, driver, std::vector<unsigned>{sub_devices[w % sub_devices.size()]},
-          unwrap(exec::plan_runner::create(plan, options.batch_size)), cost));
-  }
+  // Supervised execution units (api/execution_units.cpp): restarts, watchdog, recovery.
+  auto runners = build_execution_units(*serving, plan, device, sub_devices, units, options);
   std::vector<std::size_t> in_bytes, out_bytes;
   for (auto& t : serving->inputs) in_bytes.push_back(t.size_bytes());
   for (auto& t : serving->outputs) out_bytes.push_back(t.size_bytes());
@@ -151,6 +144,7 @@ std::shared_ptr<serving_core> serve_on(std::shared_ptr<context_core> core,
   so.max_queued = options.max_queued;
   so.overflow = options.overflow;
   so.name = model->info.name + " on " + device.name;
+  so.trace = exec::trace_recorder_from_environment(so.name);  // EDGERT_PROFILE: profiling on
   serving->service =
       unwrap(exec::service::create(in_bytes, out_bytes, std::move(runners), std::move(so)));
   return serving;
@@ -160,9 +154,17 @@ std::shared_ptr<serving_core> start_serving(Context& context, std::shared_ptr<co
                                             std::shared_ptr<const model_core> model,
                                             const serving_options& options) {
   check_options(model, options);
-  const auto device = context.device_info(options.device);
+  // One board, whole (its first free sub-devices) or named sub-devices (dev:X:Y, dev:X:Y-Z).
+  auto spec = parse_device_spec(options.device);
+  if (!spec) throw InvalidArgument(spec.error().message);
+  if (spec->size() != 1 || spec->front().is_kind_request())
+    throw InvalidArgument("runners and queues serve on one board (dev:X, dev:X:Y, dev:X:Y-Z, "
+                          "KIND-N or a board kind), not '" + options.device + "'");
+  const bool named_sub_devices = !spec->front().sub_devices().empty();
+  const auto device = context.device_info(spec->front().board);
   plan_that_fits(*model, device, options.worker_num, options.threads);  // before leasing
-  auto connection = context.device_connect(options.device, options.worker_num);
+  auto connection =
+      context.device_connect(options.device, named_sub_devices ? 0 : options.worker_num);
   auto serving = serve_on(std::move(core), std::move(model), device, connection.sub_devices(),
                           options.worker_num, options);
   serving->connection.emplace(std::move(connection));

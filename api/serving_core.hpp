@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "actors/exec/service.hpp"
+#include "actors/exec/supervisor.hpp"
 #include "api/model_core.hpp"
 #include "edgert/context.hpp"
 #include "edgert/runner.hpp"
@@ -32,6 +33,7 @@ struct serving_options {
   std::size_t max_queued = 0;
   exec::overflow_policy overflow = exec::overflow_policy::block;
   std::chrono::milliseconds timeout{60000};
+  SupervisionOptions supervision;  // watchdog, restart budget, recovery policy
 };
 
 struct serving_core {
@@ -41,6 +43,8 @@ struct serving_core {
   std::vector<TensorInfo> outputs;
   std::chrono::milliseconds timeout{60000};
   std::optional<Connection> connection;     // the leased sub-devices
+  /// Restart budget and health of the execution units (shared with their runners).
+  std::shared_ptr<exec::instance_supervisor> supervisor;
   std::unique_ptr<exec::service> service;   // declared last: closed first
 
   ~serving_core();

@@ -55,6 +55,11 @@ std::filesystem::path resolve_board_config_dir(const ContextOptions& options) {
 }
 
 std::vector<std::shared_ptr<driver>> build_drivers(const ContextOptions& options) {
+  return build_drivers(options, nullptr);
+}
+
+std::vector<std::shared_ptr<driver>> build_drivers(const ContextOptions& options,
+                                                   std::shared_ptr<sim::virtual_clock> clock) {
   auto runtime_dir = options.runtime_dir.empty()
                          ? lease_registry::default_runtime_dir()
                          : std::filesystem::path(options.runtime_dir);
@@ -64,6 +69,11 @@ std::vector<std::shared_ptr<driver>> build_drivers(const ContextOptions& options
   sys.clock = sim::make_real_clock();
   sys.leases = unwrap(lease_registry::open(runtime_dir));
   sys.state_dir = runtime_dir / "boards";
+  if (clock) {
+    sys.clock = std::move(clock);
+    sys.state_dir.reset();
+    sys.pacing = pacing_mode::virtual_time;
+  }
   auto built = unwrap(build_system(sys));
   std::vector<std::shared_ptr<driver>> drivers;
   for (auto& d : built) drivers.push_back(std::move(d));

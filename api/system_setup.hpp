@@ -23,6 +23,10 @@ std::filesystem::path resolve_board_config_dir(const ContextOptions& options);
 /// Loads the board files and builds one driver per board of the system spec, with leases
 /// and shared board state under the runtime directory. Throws on any problem.
 std::vector<std::shared_ptr<driver>> build_drivers(const ContextOptions& options);
+/// The same with every simulated board on `clock` when it is given (virtual_time pacing,
+/// no shared state files: ContextOptions::virtual_time).
+std::vector<std::shared_ptr<driver>> build_drivers(const ContextOptions& options,
+                                                   std::shared_ptr<sim::virtual_clock> clock);
 
 /// An actor system configuration with the scheduler options applied (environment first).
 /// Throws InvalidArgument for an unknown policy.

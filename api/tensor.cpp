@@ -87,6 +87,12 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_ = raw;
 }
 
+Tensor Tensor::adopt(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+  Tensor t = view(dtype, std::move(shape), data);
+  t.owned_ = std::move(owner);
+  return t;
+}
+
 Tensor Tensor::view(DType dtype, Shape shape, void* data) {
   check_shape(dtype, shape);
   Tensor t;

@@ -14,6 +14,11 @@ std::string_view to_string(health_state state) noexcept {
   return "unknown";
 }
 
+std::chrono::nanoseconds driver::board_time() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+}
+
 result<job_id> driver::launch_job(const job_request&) {
   return fail(errc::not_implemented, "driver " + name() + " does not execute jobs");
 }

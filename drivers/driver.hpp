@@ -144,6 +144,9 @@ class driver {
   /// Returns the board to its power-on state: defaults applied, nothing pending.
   virtual result<void> reset() = 0;
   virtual driver_counters read_counters() const = 0;
+  /// The board's clock now: the time line of job_status times, on which the driver actor
+  /// measures job deadlines. Default: the host's monotonic clock (sim::real_clock).
+  virtual std::chrono::nanoseconds board_time() const;
 
   // Jobs. A driver that does not override these answers not_implemented and says so.
 

@@ -54,6 +54,8 @@ class sim_driver final : public driver {
   /// faulted sub-devices; the fault plan keeps running.
   result<void> reset() override;
   driver_counters read_counters() const override;
+  /// The simulated board's clock (virtual or real).
+  std::chrono::nanoseconds board_time() const override { return board_.clock().now(); }
 
   /// Fused groups need a fusable board and adjacent, ascending sub-devices
   /// (incompatible_device / invalid_argument otherwise).
@@ -109,6 +111,7 @@ struct system_options {
   std::shared_ptr<const sim::sim_clock> clock;       // shared by every simulated board
   std::shared_ptr<const lease_registry> leases;
   std::optional<std::filesystem::path> state_dir;    // see sim_driver
+  std::optional<pacing_mode> pacing;                 // see sim_driver; none: its default
 };
 
 /// One driver per board in `options.spec` ("host" entries become host drivers), named

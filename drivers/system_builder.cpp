@@ -75,7 +75,8 @@ result<std::vector<std::unique_ptr<driver>>> build_system(const system_options& 
         sim::board board(*find_kind(options.board_configs, entry.kind), clock,
                          entry.cores.value_or(0));
         drivers.push_back(std::make_unique<sim_driver>(name, std::move(board), options.leases,
-                                                       options.state_dir, ordinal));
+                                                       options.state_dir, ordinal,
+                                                       options.pacing));
       }
     }
   }

@@ -162,6 +162,12 @@ SCENARIO("bad serving options and devices are refused clearly") {
   too_many.device = "m2";
   too_many.worker_num = 5;  // the M.2 board has 4 cores
   CHECK_THROWS(m.ctx.create_runner(m.model, too_many));
+  RunnerOptions several_boards;
+  several_boards.device = "m2(2)*2";  // runners serve on one board
+  CHECK_THROWS_AS(m.ctx.create_runner(m.model, several_boards), InvalidArgument);
+  RunnerOptions no_such_core;
+  no_such_core.device = "m2:7";
+  CHECK_THROWS(m.ctx.create_runner(m.model, no_such_core));
   QueueOptions no_room;
   no_room.input_queue_size = 0;
   CHECK_THROWS_AS(m.ctx.create_queue(m.model, no_room), InvalidArgument);

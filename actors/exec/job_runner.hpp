@@ -17,6 +17,10 @@ namespace edgert::exec {
 
 struct job_report {
   std::uint64_t device_time_ns = 0;  // time on the device (host: measured compute time)
+  // When the computation ran on this host (steady-clock ns since its epoch), for profiling;
+  // 0 when the runner does not know (a board's driver ran it).
+  std::int64_t compute_begin_ns = 0;
+  std::int64_t compute_end_ns = 0;
 };
 
 class job_runner {

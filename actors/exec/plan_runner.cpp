@@ -38,9 +38,15 @@ result<job_report> plan_runner::run(const std::vector<const void*>& inputs,
     auto ran = executor_->run(element_inputs_, element_outputs_);
     if (!ran) return ran.error();
   }
-  const auto took = std::chrono::steady_clock::now() - start;
-  return job_report{static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(took).count())};
+  const auto end = std::chrono::steady_clock::now();
+  auto ns = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  };
+  job_report report;
+  report.device_time_ns = static_cast<std::uint64_t>(ns(end) - ns(start));
+  report.compute_begin_ns = ns(start);
+  report.compute_end_ns = ns(end);
+  return report;
 }
 
 }  // namespace edgert::exec

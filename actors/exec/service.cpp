@@ -63,7 +63,32 @@ result<std::unique_ptr<service>> service::create(std::vector<std::size_t> input_
   return s;
 }
 
-service::~service() { close(clock::now()); }
+service::~service() {
+  close(clock::now());
+  if (options_.trace) options_.trace->flush();
+}
+
+void service::record_trace(const slot& s, slot_id id) {
+  auto ns = [](clock::time_point t) {
+    return t == clock::time_point{}
+               ? std::int64_t{0}
+               : std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  };
+  request_record r;
+  r.sequence = s.sequence;
+  r.slot = id;
+  r.worker = s.worker;
+  r.device_time_ns = s.device_time_ns;
+  r.code = s.code;
+  r.at[static_cast<std::size_t>(stamp::acquired)] = s.acquired_ns;
+  r.at[static_cast<std::size_t>(stamp::queued)] = ns(s.submitted);
+  r.at[static_cast<std::size_t>(stamp::started)] = ns(s.started);
+  r.at[static_cast<std::size_t>(stamp::compute_begin)] = s.compute_begin_ns;
+  r.at[static_cast<std::size_t>(stamp::compute_end)] = s.compute_end_ns;
+  r.at[static_cast<std::size_t>(stamp::finished)] = ns(s.finished);
+  r.at[static_cast<std::size_t>(stamp::released)] = stamp_now();
+  options_.trace->record(r);
+}
 
 result<slot_id> service::acquire(clock::time_point deadline) {
   for (;;) {
@@ -73,6 +98,7 @@ result<slot_id> service::acquire(clock::time_point deadline) {
     if (queued_.fetch_add(1, std::memory_order_acq_rel) < options_.max_queued) {
       if (free_.pop(id)) {
         slots_[id]->state.store(slot_state::filling, std::memory_order_relaxed);
+        if (options_.trace) slots_[id]->acquired_ns = stamp_now();
         return id;
       }
     }
@@ -82,7 +108,10 @@ result<slot_id> service::acquire(clock::time_point deadline) {
         return fail(errc::queue_full, options_.name + ": the input queue is full (" +
                                           std::to_string(slots_.size()) + " requests)");
       case overflow_policy::drop_oldest:
-        if (take_oldest_queued(id)) return id;
+        if (take_oldest_queued(id)) {
+          if (options_.trace) slots_[id]->acquired_ns = stamp_now();
+          return id;
+        }
         break;  // nothing queued to drop: everything is running or being read; wait
       case overflow_policy::block:
         break;
@@ -134,6 +163,8 @@ void service::submit(slot_id id, std::uint64_t user_context, completion_route ro
   s.code = errc::ok;
   s.message.clear();
   s.device_time_ns = 0;
+  s.started = {};
+  s.compute_begin_ns = s.compute_end_ns = 0;
   s.handoff.store(0, std::memory_order_relaxed);
   s.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
   s.submitted = clock::now();
@@ -151,8 +182,11 @@ void service::submit(slot_id id, std::uint64_t user_context, completion_route ro
 
 void service::release(slot_id id) {
   auto& s = *slots_[id];
-  if (s.state.load(std::memory_order_acquire) == slot_state::filling)
+  const auto state = s.state.load(std::memory_order_acquire);
+  if (state == slot_state::filling)
     queued_.fetch_sub(1, std::memory_order_acq_rel);  // acquired, never submitted
+  else if (state == slot_state::done && options_.trace)
+    record_trace(s, id);
   s.on_complete = nullptr;
   s.state.store(slot_state::free, std::memory_order_release);
   free_.push(id);
@@ -176,9 +210,12 @@ void service::work(std::size_t worker) {
     queued_.fetch_sub(1, std::memory_order_acq_rel);
     free_word_.bump();  // a producer waiting for queue room may go on
     s.started = clock::now();
+    s.worker = static_cast<std::uint32_t>(worker);
     auto report = runner.run(s.const_inputs, s.outputs);
     if (report) {
       s.device_time_ns = report->device_time_ns;
+      s.compute_begin_ns = report->compute_begin_ns;
+      s.compute_end_ns = report->compute_end_ns;
       complete(id, errc::ok, {});
     } else {
       complete(id, report.error().code, report.error().message);

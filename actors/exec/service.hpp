@@ -13,6 +13,7 @@
 #pragma once
 
 #include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/stack.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "actors/exec/job_runner.hpp"
+#include "actors/exec/trace.hpp"
 #include "actors/exec/wait_word.hpp"
 #include "common/result.hpp"
 
@@ -54,6 +56,9 @@ struct slot {
   std::string message;  // set only for failures
   std::uint64_t device_time_ns = 0;
   clock::time_point submitted{}, started{}, finished{};
+  std::uint32_t worker = 0;  // the worker that ran it
+  // Profiling only (the service has a trace recorder): the moments not kept above.
+  std::int64_t acquired_ns = 0, compute_begin_ns = 0, compute_end_ns = 0;
   wait_word done;  // bumped once when the request completes
   /// completion_route::wait only: 0 while the waiter waits, 1 once completed, 2 when the
   /// waiter gave up (timeout); whoever comes second releases the slot.
@@ -77,6 +82,8 @@ struct service_options {
   std::size_t max_queued = 8;  // submitted and not yet running; beyond it the policy applies
   overflow_policy overflow = overflow_policy::block;
   std::string name = "model";  // for error messages
+  /// Per-request spans go here when set (profiling on); flushed when the service goes.
+  std::shared_ptr<trace_recorder> trace;
 };
 
 class service {
@@ -128,6 +135,7 @@ class service {
   void work(std::size_t worker);
   void complete(slot_id id, errc code, std::string message);
   bool take_oldest_queued(slot_id& taken);
+  void record_trace(const slot& s, slot_id id);
 
   service_options options_;
   std::vector<std::unique_ptr<std::byte, void (*)(std::byte*)>> blocks_;
@@ -135,7 +143,9 @@ class service {
   std::vector<std::unique_ptr<job_runner>> runners_;
   std::vector<std::thread> workers_;
 
-  boost::lockfree::queue<slot_id, boost::lockfree::fixed_sized<true>> free_;
+  // Free slots are reused last-released first: that slot's buffers are the likeliest to be
+  // in cache still (measured with bench/ring_bandwidth).
+  boost::lockfree::stack<slot_id, boost::lockfree::fixed_sized<true>> free_;
   boost::lockfree::queue<slot_id, boost::lockfree::fixed_sized<true>> submitted_;
   boost::lockfree::queue<ticket, boost::lockfree::fixed_sized<true>> completed_;
   std::vector<dropped_request> dropped_;  // one record per slot at most

@@ -17,6 +17,7 @@
 #include "edgert/model_instance.hpp"
 #include "edgert/runner.hpp"
 #include "edgert/errors.hpp"
+#include "edgert/sim_control.hpp"
 
 namespace edgert {
 
@@ -44,6 +45,10 @@ struct ContextOptions {
   SchedulerOptions scheduler;
   /// The longest any single call waits for the runtime to answer.
   std::chrono::milliseconds request_timeout{10000};
+  /// Simulated boards run on a virtual clock that only Context::sim() moves (SimControl::
+  /// advance), with virtual_time job pacing: deterministic and far faster than real time.
+  /// Their settings then live in this process only; leases stay shared across processes.
+  bool virtual_time = false;
 };
 
 class Context;
@@ -106,6 +111,10 @@ class Context {
   DeviceConfiguration read_device_configuration(const std::string& device);
   /// Returns the board to its defaults; brings a faulted device back to ready.
   void reset_device(const std::string& device);
+  /// The device's health now: its state (faulted, recovering, ...), the fault and the
+  /// last fault, recoveries completed, and each sub-device's health (ok, degraded, hung,
+  /// faulted, with the reason).
+  DeviceHealth device_health(const std::string& device);
 
   /// Leases `num_sub_devices` free sub-devices of `device`, or exactly the sub-devices a
   /// "dev:X:Y" / "dev:X:Y-Z" name lists (then num_sub_devices must be 0 or match).
@@ -124,6 +133,11 @@ class Context {
   Runner create_runner(const Model& model, RunnerOptions options = {});
   /// The same for streaming through a bounded queue.
   Queue create_queue(const Model& model, QueueOptions options = {});
+
+  /// The simulator's control: fault injection on simulated boards and, for a context
+  /// created with ContextOptions::virtual_time, the simulated clock. Calls on a device
+  /// that is not simulated throw NotImplemented.
+  SimControl sim();
 
   /// Frees every lease and stops every actor. Idempotent; later calls throw Closed.
   void release();

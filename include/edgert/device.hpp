@@ -38,6 +38,33 @@ struct DeviceInfo {
   std::vector<std::string> sub_device_holders;  // per sub-device; "" when free
 };
 
+/// Health of one sub-device (core or processing element).
+enum class CoreState {
+  ok,
+  degraded,  // works, but slower: a thermal throttle or slow core is in force
+  hung,      // a job hung on it; nothing completes there until the board is reset
+  faulted,   // a job on it failed with a device fault since the last reset
+};
+std::string_view to_string(CoreState s) noexcept;
+
+struct CoreHealth {
+  unsigned sub_device = 0;
+  CoreState state = CoreState::ok;
+  std::string reason;  // empty when ok
+};
+
+/// What Context::device_health() reports: the truth about a device at the moment of asking.
+struct DeviceHealth {
+  std::string name;  // "dev:0"
+  DeviceState state = DeviceState::offline;
+  std::string fault;       // faulted: why; recovering: what it recovers from; else empty
+  std::string last_fault;  // the most recent fault, kept after recovery; empty if none yet
+  std::uint64_t recoveries = 0;  // recoveries and resets completed since the context started
+  std::vector<CoreHealth> cores;  // per sub-device; empty when the driver cannot say
+  /// Ready or configuring, and no core hung or faulted.
+  bool ok() const noexcept;
+};
+
 /// Device settings, keyed as in the peer runtimes: "clock_profile" (MHz, every core),
 /// "clock_profile_core_N" (MHz, core N), "mvm_utilisation_core_N" (1..100 %, core N).
 using DeviceSettings = std::map<std::string, std::int64_t>;

@@ -34,6 +34,7 @@ struct ModelInstanceOptions {
   unsigned num_runtimes = 4;     // request slots; schedule()/run() block while all are busy
   unsigned threads = 1;          // compute threads per execution unit (host device)
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  SupervisionOptions supervision;  // watchdog, restart budget, recovery policy
 };
 
 /// One failed scheduled request.
@@ -74,6 +75,8 @@ class ModelInstance {
   const std::vector<TensorInfo>& outputs() const;
   /// Completes everything in flight (or fails what has not started by the timeout).
   bool close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Supervision state: ok, restarting, or failed with the reason; restarts used.
+  InstanceHealth health() const;
 
  private:
   friend class Connection;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgert/errors.hpp"
@@ -31,6 +32,47 @@ namespace edgert {
 
 struct serving_core;
 
+/// What a request that arrives while its device recovers from a fault does.
+enum class RecoveryPolicy {
+  wait,    // waits (at most SupervisionOptions::recovery_timeout) for the device to be ready
+  reject,  // fails at once with DeviceFault
+};
+
+/// Supervision of a served model's execution units (README, "Fault model and recovery").
+struct SupervisionOptions {
+  /// Execution watchdog of every job on a board, measured on the board's clock. Zero:
+  /// automatic, max(10 x the job's modelled device time, watchdog_floor). A job past it
+  /// fails with Timeout, its sub-device is reported hung and the device recovers (reset).
+  std::chrono::milliseconds watchdog{0};
+  std::chrono::milliseconds watchdog_floor{1000};
+  /// An execution unit whose job fails through its own fault (fails on the device, throws,
+  /// times out) is restarted; after max_restarts restarts within restart_window, the next
+  /// such failure marks the model failed, and every later request fails at once.
+  unsigned max_restarts = 5;
+  std::chrono::milliseconds restart_window{std::chrono::seconds(60)};
+  RecoveryPolicy recovery_policy = RecoveryPolicy::wait;
+  /// The longest a request waits for a recovering device under RecoveryPolicy::wait.
+  std::chrono::milliseconds recovery_timeout{std::chrono::seconds(10)};
+};
+
+/// The supervision state of a served model.
+enum class InstanceState {
+  ok,          // serving
+  restarting,  // an execution unit is being rebuilt after a failure
+  failed,      // the restart budget is spent: every request fails at once (reason says why)
+};
+std::string_view to_string(InstanceState s) noexcept;
+
+struct InstanceHealth {
+  InstanceState state = InstanceState::ok;
+  /// failed: why; otherwise the last failure that cost a restart (empty if none yet).
+  std::string reason;
+  unsigned restarts_in_window = 0;  // restarts within the last restart_window
+  std::uint64_t restarts_total = 0;  // since the model was loaded
+  unsigned max_restarts = 0;         // the budget per window
+  bool ok() const noexcept { return state == InstanceState::ok; }
+};
+
 struct RunnerOptions {
   std::string device = "host";  // device spec: "host", "dev:0", "dev:0:1", "m2", ...
   unsigned worker_num = 1;      // execution units (each on its own sub-device)
@@ -38,6 +80,7 @@ struct RunnerOptions {
   unsigned threads = 1;         // compute threads per execution unit (host device)
   unsigned max_in_flight = 64;  // request slots; run() blocks while all are taken
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // bound of every wait
+  SupervisionOptions supervision;
 };
 
 /// The outcome of one request.
@@ -68,6 +111,8 @@ class Runner {
   /// true when it finished in time (otherwise what had not started failed with Closed).
   bool close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool closed() const;
+  /// Supervision state: ok, restarting, or failed with the reason; restarts used.
+  InstanceHealth health() const;
 
   const std::vector<TensorInfo>& inputs() const;   // batch_size applied
   const std::vector<TensorInfo>& outputs() const;
@@ -89,6 +134,7 @@ struct QueueOptions {
   unsigned output_queue_size = 16;  // results completed and not yet received
   Overflow overflow = Overflow::block;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // bound of a blocked submit
+  SupervisionOptions supervision;
 };
 
 /// A request's input buffers inside the queue, to be filled in place (no copy on submit).
@@ -119,6 +165,8 @@ class Submitter {
   void submit(const std::vector<Tensor>& inputs, std::uint64_t context);
   /// No more submissions; the Receiver's iteration ends after the last result.
   void close();
+  /// The queue's supervision state (as Runner::health()).
+  InstanceHealth health() const;
 
  private:
   friend class Context;
@@ -138,6 +186,10 @@ class Receiver {
   Received recv(std::chrono::milliseconds timeout);
   /// Like recv(), but empty instead of Closed at the end.
   std::optional<Received> next(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  /// Like recv(), but with zero copies: the outputs view the request's slot, which goes
+  /// back to the queue when the last copy of those tensors is destroyed (on any thread).
+  /// Results held this way hold queue capacity: once every slot is held, submissions wait.
+  Received recv_view(std::chrono::milliseconds timeout);
   /// Stops the queue: what has not run fails with Closed (and is still received).
   void close();
 
@@ -150,6 +202,7 @@ class Receiver {
 struct Queue {
   Submitter submitter;
   Receiver receiver;
+  InstanceHealth health() const { return submitter.health(); }
 };
 
 }  // namespace edgert

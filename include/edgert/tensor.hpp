@@ -79,6 +79,9 @@ class Tensor {
   /// A view of the caller's buffer (at least size_bytes() long; it must outlive the view).
   /// Throws InvalidArgument for a null buffer with a non-empty shape.
   static Tensor view(DType dtype, Shape shape, void* data);
+  /// A tensor over `data` (uninitialised by this call) that `owner` keeps alive: the owner
+  /// is shared by every copy of the tensor and released with the last one. Throws like view().
+  static Tensor adopt(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 
   DType dtype() const noexcept { return dtype_; }
   const Shape& shape() const noexcept { return shape_; }

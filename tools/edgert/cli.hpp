@@ -48,5 +48,6 @@ void add_conformance_command(CLI::App& app, const global_options& g, int& status
 void add_info_command(CLI::App& app, const global_options& g, int& status);
 void add_run_command(CLI::App& app, const global_options& g, int& status);
 void add_bench_command(CLI::App& app, const global_options& g, int& status);
+void add_scenario_command(CLI::App& app, const global_options& g, int& status);
 
 }  // namespace edgert::cli

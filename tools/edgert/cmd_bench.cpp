@@ -4,6 +4,7 @@
 // Threads: with --api runner, 2 x workers client threads each run requests back to back;
 // with --api queue, one thread submits and the main thread receives. The progress bar is
 // drawn by the main thread on stderr when it is a terminal.
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +39,8 @@ struct bench_args {
   double duration_s = 0;
   std::uint64_t count = 0;
   bool json = false;
+  std::vector<std::string> inject;  // --inject: faults for the device's board
+  std::string profile;              // --profile: Chrome-trace JSON of every request
 };
 
 // What every request reports: latency and device time; collected under one mutex per
@@ -46,6 +50,7 @@ struct samples {
   double device_time_ms = 0;
   std::uint64_t errors = 0;
   std::string first_error;
+  std::map<std::string, std::uint64_t> errors_by_code;  // errc name -> requests
 };
 
 struct progress {
@@ -105,6 +110,7 @@ void run_runner_api(Context& ctx, const Model& model, const bench_args& a, const
         mine.device_time_ms += static_cast<double>(r.device_time_ns) / 1e6;
         if (!r.ok()) {
           if (mine.errors++ == 0) mine.first_error = r.message;
+          ++mine.errors_by_code[std::string(to_string(r.code))];
         }
         prog.done.fetch_add(1);
       }
@@ -160,6 +166,7 @@ void run_queue_api(Context& ctx, const Model& model, const bench_args& a, const 
     mine.latency_ms.push_back(std::chrono::duration<double, std::milli>(steady::now() - sent).count());
     mine.device_time_ms += static_cast<double>(r->result.device_time_ns) / 1e6;
     if (!r->result.ok() && mine.errors++ == 0) mine.first_error = r->result.message;
+    if (!r->result.ok()) ++mine.errors_by_code[std::string(to_string(r->result.code))];
     prog.done.fetch_add(1);
     if (tty && steady::now() - last_draw > std::chrono::milliseconds(100)) {
       prog.draw(rule.count, rule.fraction(prog.done.load(), start));
@@ -176,8 +183,17 @@ int bench_command(const global_options& g, const bench_args& a) {
   if (a.count != 0 && a.duration_s > 0)
     throw InvalidArgument("give --duration or --count, not both");
   if (a.duration_s < 0) throw InvalidArgument("--duration must be positive");
+  // Served models record their requests' spans and write them when they close.
+  if (!a.profile.empty()) setenv("EDGERT_PROFILE", a.profile.c_str(), 1);
   Context ctx(g.context_options());
   auto model = ctx.load_model(a.model);
+  if (!a.inject.empty()) {
+    // Faults go to the board of --device ("dev:0:1" -> "dev:0").
+    std::string board = a.device;
+    if (board.rfind("dev:", 0) == 0) board = board.substr(0, board.find(':', 4));
+    auto sim = ctx.sim();
+    for (const auto& spec : a.inject) sim.inject(board, parse_fault_spec(spec));
+  }
   std::vector<Tensor> inputs;
   for (std::size_t i = 0; i < model.inputs().size(); ++i) {
     auto info = model.inputs()[i];
@@ -202,6 +218,7 @@ int bench_command(const global_options& g, const bench_args& a) {
     all.device_time_ms += s.device_time_ms;
     all.errors += s.errors;
     if (all.first_error.empty()) all.first_error = s.first_error;
+    for (auto& [code, n] : s.errors_by_code) all.errors_by_code[code] += n;
   }
   const auto count = all.latency_ms.size();
   const double p50 = percentile(all.latency_ms, 0.50), p90 = percentile(all.latency_ms, 0.90),
@@ -213,6 +230,7 @@ int bench_command(const global_options& g, const bench_args& a) {
                 {"workers", a.workers}, {"batch", a.batch}, {"threads", a.threads},
                 {"latency_ms", {{"p50", p50}, {"p90", p90}, {"p99", p99}}},
                 {"throughput_ips", ips}, {"count", count}, {"errors", all.errors},
+                {"errors_by_code", all.errors_by_code},
                 {"device_time_ms", device_ms}});
   } else {
     std::printf("model %s on %s, %s API, %u worker(s), batch %u, %u thread(s)\n",
@@ -223,6 +241,8 @@ int bench_command(const global_options& g, const bench_args& a) {
     std::printf("device time %.3f ms per request (simulated; host compute on the host device)\n",
                 device_ms);
     std::printf("throughput  %.1f inferences/s\n", ips);
+    for (auto& [code, n] : all.errors_by_code)
+      std::printf("errors      %s: %llu\n", code.c_str(), static_cast<unsigned long long>(n));
     if (all.errors) std::printf("first error: %s\n", all.first_error.c_str());
   }
   return all.errors ? exit_error : exit_ok;
@@ -245,6 +265,16 @@ void add_bench_command(CLI::App& app, const global_options& g, int& status) {
   duration->excludes(count);
   cmd->add_flag("--json", a->json,
                 "print {\"latency_ms\":{\"p50\",\"p90\",\"p99\"},\"throughput_ips\",\"count\",\"device_time_ms\"}");
+  cmd->add_option("--inject", a->inject,
+                  "inject a fault into the --device board (repeatable): KIND@KEY=VALUE,... with "
+                  "the keys of a fault script (core, at_ms, after, probability, count, code, "
+                  "message, clock_mhz, duration_ms, factor), e.g. "
+                  "'job_error@core=1,after=100,count=5' or 'slow_core@factor=2'; kinds: job_hang, "
+                  "job_error, dma_failure, board_reset, thermal_throttle, slow_core, "
+                  "config_never_settles, config_fails (see docs/scenarios.md)")
+      ->allow_extra_args(false);
+  cmd->add_option("--profile", a->profile,
+                  "write per-request spans as Chrome-trace JSON to FILE (as EDGERT_PROFILE=FILE)");
   cmd->callback([&g, &status, a] { status = guarded([&] { return bench_command(g, *a); }); });
 }
 

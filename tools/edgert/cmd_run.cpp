@@ -1,5 +1,7 @@
 // edgert run: one inference of a model on a device, inputs from .npy files (or random,
 // said so), outputs printed and optionally written as DIR/NAME.npy.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +27,7 @@ struct run_args {
   std::string output_dir;
   unsigned threads = 1;
   bool json = false;
+  std::string profile;  // --profile: Chrome-trace JSON of the request
 };
 
 std::map<std::string, std::string> parse_input_files(const std::vector<std::string>& specs) {
@@ -39,6 +42,8 @@ std::map<std::string, std::string> parse_input_files(const std::vector<std::stri
 }
 
 int run_command(const global_options& g, const run_args& args) {
+  // The served model records the request's spans and writes them when it closes.
+  if (!args.profile.empty()) setenv("EDGERT_PROFILE", args.profile.c_str(), 1);
   Context ctx(g.context_options());
   auto model = ctx.load_model(args.model);
   auto files = parse_input_files(args.inputs);
@@ -121,6 +126,8 @@ void add_run_command(CLI::App& app, const global_options& g, int& status) {
   cmd->add_option("--threads", args->threads, "compute threads (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--json", args->json, "print JSON");
+  cmd->add_option("--profile", args->profile,
+                  "write the request's spans as Chrome-trace JSON to FILE (as EDGERT_PROFILE=FILE)");
   cmd->callback([&g, &status, args] { status = guarded([&] { return run_command(g, *args); }); });
 }
 

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add_info_command(app, g, status);
   add_run_command(app, g, status);
   add_bench_command(app, g, status);
+  add_scenario_command(app, g, status);
 
   try {
     app.parse(argc, argv);

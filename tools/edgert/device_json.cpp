@@ -42,15 +42,19 @@ std::string leased_summary(const DeviceInfo& d) {
 }  // namespace
 
 void print_device_table(std::ostream& out, const std::vector<DeviceInfo>& devices) {
+  // The firmware column is as wide as its longest value (the host's is its kernel version).
+  std::size_t firmware_width = std::string("FIRMWARE").size();
+  for (auto& d : devices) firmware_width = std::max(firmware_width, d.firmware_version.size());
+  const int firmware_column = static_cast<int>(firmware_width) + 2;
   out << std::left << std::setw(7) << "NAME" << std::setw(12) << "ID" << std::setw(10) << "TYPE"
       << std::setw(5) << "SUBS" << std::setw(13) << "STATE" << std::setw(10) << "MEMORY"
-      << std::setw(12) << "FIRMWARE" << "IN USE\n";
+      << std::setw(firmware_column) << "FIRMWARE" << "IN USE\n";
   for (auto& d : devices) {
     std::string state(to_string(d.state));
     out << std::left << std::setw(7) << d.name << std::setw(12) << d.id << std::setw(10)
         << to_string(d.board_type) << std::setw(5) << d.sub_devices << std::setw(13) << state
-        << std::setw(10) << human_bytes(d.max_memory) << std::setw(12)
-        << d.firmware_version.substr(0, 11) << leased_summary(d) << "\n";
+        << std::setw(10) << human_bytes(d.max_memory) << std::setw(firmware_column)
+        << d.firmware_version << leased_summary(d) << "\n";
     if (!d.fault.empty()) out << "       fault: " << d.fault << "\n";
   }
 }

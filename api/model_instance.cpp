@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 
+#include "actors/exec/trace.hpp"
 #include "api/context_core.hpp"
 #include "api/execution_units.hpp"
 #include "api/serving_core.hpp"
@@ -291,6 +292,9 @@ ModelInstance Connection::load_model_instance(const Model& model, ModelInstanceO
   so.max_queued = so.slot_count;
   so.timeout = options.timeout;
   so.supervision = options.supervision;
+  so.profile_spans = (options.host_profiling ? exec::host_spans : 0u) |
+                     (options.device_profiling ? exec::device_spans : 0u);
+  so.profile_file = options.profile_file;
   auto s = std::make_shared<ModelInstance::state>();
   s->options = options;
   s->unit_bits = std::uint64_t{next_unit_id.fetch_add(1)} << 48;

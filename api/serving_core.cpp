@@ -117,6 +117,18 @@ std::shared_ptr<const engine::plan> plan_that_fits(const model_core& model, cons
   return plan;
 }
 
+// The serving's profile: asked for by its options, or by EDGERT_PROFILE; null when neither.
+std::shared_ptr<exec::trace_recorder> profile_recorder(const std::string& name,
+                                                       const serving_options& options) {
+  if (options.profile_spans == 0) return exec::trace_recorder_from_environment(name);
+  std::string file = options.profile_file;
+  if (file.empty()) {
+    const char* from_environment = std::getenv(exec::profile_environment_variable);
+    file = from_environment && *from_environment ? from_environment : "edgert-profile.json";
+  }
+  return std::make_shared<exec::trace_recorder>(name, file, options.profile_spans);
+}
+
 }  // namespace
 
 std::shared_ptr<serving_core> serve_on(std::shared_ptr<context_core> core,
@@ -144,7 +156,7 @@ std::shared_ptr<serving_core> serve_on(std::shared_ptr<context_core> core,
   so.max_queued = options.max_queued;
   so.overflow = options.overflow;
   so.name = model->info.name + " on " + device.name;
-  so.trace = exec::trace_recorder_from_environment(so.name);  // EDGERT_PROFILE: profiling on
+  so.trace = profile_recorder(so.name, options);
   serving->service =
       unwrap(exec::service::create(in_bytes, out_bytes, std::move(runners), std::move(so)));
   return serving;

@@ -34,6 +34,10 @@ struct serving_options {
   exec::overflow_policy overflow = exec::overflow_policy::block;
   std::chrono::milliseconds timeout{60000};
   SupervisionOptions supervision;  // watchdog, restart budget, recovery policy
+  /// Profiling asked for by the caller (exec::span_group bits; 0: only EDGERT_PROFILE turns
+  /// it on), written to profile_file (empty: EDGERT_PROFILE, else "edgert-profile.json").
+  unsigned profile_spans = 0;
+  std::string profile_file;
 };
 
 struct serving_core {

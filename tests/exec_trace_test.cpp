@@ -183,3 +183,38 @@ SCENARIO("a Runner with EDGERT_PROFILE set writes its requests' spans when it go
     check_ordered_spans(spans);
   }
 }
+
+SCENARIO("a model instance's device profiling writes only the device spans of its jobs") {
+  unsetenv(profile_environment_variable);
+  test::temp_dir dir;
+  const auto file = dir.path() / "instance.json";
+  {
+    ContextOptions options;
+    options.system = "m2";
+    options.board_config_dir = test::board_config_dir().string();
+    options.runtime_dir = (dir.path() / "runtime").string();
+    Context ctx(options);
+    auto model =
+        ctx.load_model(std::filesystem::path(EDGERT_TEST_DATA_DIR) / "models" / "identity" / "model.onnx");
+    auto connection = ctx.device_connect("m2", 1);
+    ModelInstanceOptions mo;
+    mo.device_profiling = true;
+    mo.profile_file = file.string();
+    auto instance = connection.load_model_instance(model, mo);
+    Tensor input(model.inputs()[0].dtype, model.inputs()[0].shape);
+    std::memset(input.data(), 0, input.size_bytes());
+    std::vector<Tensor> outputs{Tensor(model.outputs()[0].dtype, model.outputs()[0].shape)};
+    for (int i = 0; i < 3; ++i) instance.run({input}, outputs);
+    instance.close();
+  }
+  const auto requests = spans_by_request(read_json(file));
+  REQUIRE(requests.size() == 3);
+  for (const auto& [sequence, spans] : requests) {
+    INFO("request " << sequence);
+    CHECK(spans.size() == 3);
+    CHECK(spans.count("execute") == 1);
+    CHECK(spans.count("host-to-device") == 1);
+    CHECK(spans.count("submit") == 0);
+    CHECK(spans.at("execute").at("args").at("device_time_us").get<double>() > 0);
+  }
+}

@@ -139,24 +139,30 @@ std::string chrome_trace_json(const std::vector<traced_process>& processes, std:
         append_escaped(outcome, std::string(to_string(r.code)));
         outcome += "\"";
       }
-      w.span("submit", p.pid, slot_tid, t(stamp::acquired), t(stamp::queued), r, "");
-      w.span("queue wait", p.pid, slot_tid, t(stamp::queued), t(stamp::started), r, "");
-      w.span("host-to-device", p.pid, worker_tid, t(stamp::started), t(stamp::compute_begin), r, "");
-      char device[64];
-      std::snprintf(device, sizeof device, ",\"device_time_us\":%.3f",
-                    static_cast<double>(r.device_time_ns) / 1000.0);
-      w.span("execute", p.pid, worker_tid, t(stamp::compute_begin), t(stamp::compute_end), r,
-             device + outcome);
-      w.span("device-to-host", p.pid, worker_tid, t(stamp::compute_end), t(stamp::finished), r, "");
-      w.span("receive", p.pid, slot_tid, t(stamp::finished), t(stamp::released), r, "");
+      const bool host = (p.spans & host_spans) != 0, device = (p.spans & device_spans) != 0;
+      if (host) {
+        w.span("submit", p.pid, slot_tid, t(stamp::acquired), t(stamp::queued), r, "");
+        w.span("queue wait", p.pid, slot_tid, t(stamp::queued), t(stamp::started), r, "");
+      }
+      if (device) {
+        w.span("host-to-device", p.pid, worker_tid, t(stamp::started), t(stamp::compute_begin), r, "");
+        char device_time[64];
+        std::snprintf(device_time, sizeof device_time, ",\"device_time_us\":%.3f",
+                      static_cast<double>(r.device_time_ns) / 1000.0);
+        w.span("execute", p.pid, worker_tid, t(stamp::compute_begin), t(stamp::compute_end), r,
+               device_time + outcome);
+        w.span("device-to-host", p.pid, worker_tid, t(stamp::compute_end), t(stamp::finished), r, "");
+      }
+      if (host) w.span("receive", p.pid, slot_tid, t(stamp::finished), t(stamp::released), r, "");
     }
   }
   out += "\n]}\n";
   return out;
 }
 
-trace_recorder::trace_recorder(std::string process_name, std::filesystem::path file)
-    : name_(std::move(process_name)), file_(std::move(file)) {
+trace_recorder::trace_recorder(std::string process_name, std::filesystem::path file,
+                               unsigned spans)
+    : name_(std::move(process_name)), file_(std::move(file)), spans_(spans) {
   auto& sink = trace_sink::instance();
   std::lock_guard<std::mutex> lock(sink.mutex);
   pid_ = sink.next_pid++;
@@ -184,6 +190,7 @@ bool trace_recorder::flush() {
     mine.pid = pid_;
     mine.name = name_;
     mine.records = std::move(records_);
+    mine.spans = spans_;
   }
   auto& sink = trace_sink::instance();
   std::lock_guard<std::mutex> lock(sink.mutex);

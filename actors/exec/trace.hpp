@@ -20,7 +20,9 @@
 // Every event's args carry "request" (the service's sequence number) and "slot".
 //
 // Profiling is on for a served model when EDGERT_PROFILE names a file (the CLI's
-// --profile sets it). Every recorder writing the same file shares one process-wide sink;
+// --profile sets it), or when a model instance asks for host or device profiling; such a
+// recorder may keep only the host spans (submit, queue wait, receive) or only the device
+// spans (host-to-device, execute, device-to-host). Every recorder writing the same file shares one process-wide sink;
 // the file is rewritten, whole, each time one of its recorders closes.
 //
 // Ownership and threads: the service owns its recorder (shared_ptr, so a recorder may also
@@ -64,10 +66,14 @@ struct request_record {
   request_stamps at{};
 };
 
+/// Which spans a recorder writes (a bit set).
+enum span_group : unsigned { host_spans = 1, device_spans = 2, all_spans = 3 };
+
 class trace_recorder {
  public:
-  /// Records requests of `process_name` for the profile `file`.
-  trace_recorder(std::string process_name, std::filesystem::path file);
+  /// Records requests of `process_name` for the profile `file`, writing the `spans` groups.
+  trace_recorder(std::string process_name, std::filesystem::path file,
+                 unsigned spans = all_spans);
   ~trace_recorder();
   trace_recorder(const trace_recorder&) = delete;
   trace_recorder& operator=(const trace_recorder&) = delete;
@@ -85,6 +91,7 @@ class trace_recorder {
   std::string name_;
   std::filesystem::path file_;
   std::uint32_t pid_;
+  unsigned spans_;
   mutable std::mutex mutex_;
   std::vector<request_record> records_;
   bool flushed_ = false;
@@ -102,6 +109,7 @@ struct traced_process {
   std::uint32_t pid = 0;
   std::string name;
   std::vector<request_record> records;
+  unsigned spans = all_spans;  // span_group bits
 };
 std::string chrome_trace_json(const std::vector<traced_process>& processes, std::int64_t origin);
 

@@ -29,8 +29,12 @@ struct ModelInstanceOptions {
   bool double_buffer = true;     // two jobs in flight per sub-device
   bool input_dmabuf = false;     // inputs are given as file descriptors (run_fds)
   bool output_dmabuf = false;    // outputs are given as file descriptors (run_fds)
+  /// Profiling (a Chrome-trace JSON file, written when the instance closes): device_profiling
+  /// records each job's host-to-device, execute (with the device's time) and device-to-host
+  /// spans; host_profiling its submit, queue-wait and receive spans.
   bool device_profiling = false;
   bool host_profiling = false;
+  std::string profile_file;      // empty: $EDGERT_PROFILE, else edgert-profile.json here
   unsigned num_runtimes = 4;     // request slots; schedule()/run() block while all are busy
   unsigned threads = 1;          // compute threads per execution unit (host device)
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};

@@ -57,19 +57,27 @@ void Submitter::close() {
   if (core_) core_->service->close(core_->deadline());
 }
 
+namespace {
+
+// The error result of a request that drop_oldest pushed out of the input queue.
+Received take_dropped(exec::service& service, exec::ticket ticket) {
+  Received out;
+  const auto& d = service.dropped(ticket);
+  out.context = d.user_context;
+  out.result.code = errc::queue_full;
+  out.result.message = d.message;
+  service.release_dropped(ticket);
+  return out;
+}
+
+}  // namespace
+
 Received Receiver::recv(std::chrono::milliseconds timeout) {
   if (!core_) throw Closed("this receiver was moved from");
   auto& service = *core_->service;
   const auto ticket = unwrap(service.pop_completion(exec::clock::now() + timeout));
   Received out;
-  if (service.is_dropped(ticket)) {
-    const auto& d = service.dropped(ticket);
-    out.context = d.user_context;
-    out.result.code = errc::queue_full;
-    out.result.message = d.message;
-    service.release_dropped(ticket);
-    return out;
-  }
+  if (service.is_dropped(ticket)) return take_dropped(service, ticket);
   out.context = service.at(ticket).user_context;
   out.result = core_->collect(ticket);
   service.release(ticket);
@@ -81,14 +89,7 @@ Received Receiver::recv_view(std::chrono::milliseconds timeout) {
   auto& service = *core_->service;
   const auto ticket = unwrap(service.pop_completion(exec::clock::now() + timeout));
   Received out;
-  if (service.is_dropped(ticket)) {
-    const auto& d = service.dropped(ticket);
-    out.context = d.user_context;
-    out.result.code = errc::queue_full;
-    out.result.message = d.message;
-    service.release_dropped(ticket);
-    return out;
-  }
+  if (service.is_dropped(ticket)) return take_dropped(service, ticket);
   auto& s = service.at(ticket);
   out.context = s.user_context;
   out.result.code = s.code;

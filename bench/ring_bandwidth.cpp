@@ -197,10 +197,7 @@ int main(int argc, char** argv) {
   const auto o = parse(argc, argv);
   try {
     scratch_dir runtime;
-    edgert::ContextOptions co;
-    co.system = "host";
-    co.runtime_dir = runtime.path().string();
-    edgert::Context ctx(co);
+    edgert::Context ctx(host_only_options(runtime));
     const std::uint64_t elements = std::uint64_t{o.mib} * (1u << 20) / 4;
     auto shape_model = ctx.load_model_from_bytes(one_node_model("Shape", elements));
     auto relu_model = ctx.load_model_from_bytes(one_node_model("Relu", elements));

@@ -12,6 +12,8 @@
 #include <system_error>
 #include <vector>
 
+#include "edgert/context.hpp"
+
 class scratch_dir {
  public:
   scratch_dir() {
@@ -32,3 +34,11 @@ class scratch_dir {
  private:
   std::filesystem::path path_;
 };
+
+/// Options for a Context whose only device is the host CPU, with `dir` as its runtime directory.
+inline edgert::ContextOptions host_only_options(const scratch_dir& dir) {
+  edgert::ContextOptions options;
+  options.system = "host";
+  options.runtime_dir = dir.path().string();
+  return options;
+}

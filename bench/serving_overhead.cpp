@@ -117,10 +117,7 @@ int main(int argc, char** argv) {
   const auto o = parse(argc, argv);
   try {
     scratch_dir runtime;
-    edgert::ContextOptions co;
-    co.system = "host";
-    co.runtime_dir = runtime.path().string();
-    edgert::Context ctx(co);
+    edgert::Context ctx(host_only_options(runtime));
     auto model = ctx.load_model(o.model);
     std::vector<edgert::Tensor> inputs, outputs;
     for (auto& info : model.inputs()) {

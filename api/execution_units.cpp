@@ -1,7 +1,11 @@
 #include "api/execution_units.hpp"
 
+#include <filesystem>
+#include <functional>
+
 #include "actors/exec/board_runner.hpp"
 #include "actors/exec/plan_runner.hpp"
+#include "actors/exec/process_runner.hpp"
 #include "api/context_core.hpp"
 #include "api/unwrap.hpp"
 
@@ -25,6 +29,34 @@ void check_supervision(const SupervisionOptions& s) {
     throw InvalidArgument("supervision.restart_window must be positive");
   if (s.recovery_timeout < std::chrono::milliseconds::zero())
     throw InvalidArgument("supervision.recovery_timeout must not be negative");
+}
+
+// What a unit's worker process serves (process isolation): the model as loaded, the
+// plan's thread count and batch, the job's tensor sizes, and the real-time watchdog.
+exec::worker_spec worker_spec_for(const serving_core& serving, const std::string& name,
+                                  const serving_options& options) {
+  exec::worker_spec spec;
+  spec.instance = name;
+  spec.executable = unwrap(exec::find_worker_executable());
+  const auto& model = *serving.model;
+  if (model.source_bytes) {
+    spec.model_bytes = model.source_bytes;
+    spec.base_dir = model.base_dir;
+  } else if (!model.info.path.empty()) {
+    std::error_code ec;
+    spec.model_file = std::filesystem::absolute(model.info.path, ec);
+    if (ec) spec.model_file = model.info.path;
+  } else {
+    throw InvalidArgument(model.info.name + " cannot be served with process isolation: "
+                          "it was not loaded from a file or from bytes");
+  }
+  spec.threads = options.threads;
+  spec.batch = options.batch_size;
+  for (auto& t : serving.inputs) spec.input_bytes.push_back(t.size_bytes());
+  for (auto& t : serving.outputs) spec.output_bytes.push_back(t.size_bytes());
+  spec.watchdog = options.supervision.watchdog;
+  spec.watchdog_floor = options.supervision.watchdog_floor;
+  return spec;
 }
 
 }  // namespace
@@ -58,15 +90,32 @@ std::vector<unit_pointer> build_execution_units(serving_core& serving,
   const unsigned batch = options.batch_size;
   std::vector<unit_pointer> runners;
 
-  if (device.board_type == BoardType::host) {
-    auto make = [plan, batch]() -> result<unit_pointer> {
+  // The computation of a unit: the plan on the unit's own thread, or (process isolation)
+  // in a worker process. A unit built at load waits for its worker to be ready, so a
+  // worker that cannot start fails the load; a restarted unit's worker starts while the
+  // failed request completes, and is connected at the unit's next job.
+  std::function<result<unit_pointer>(bool)> compute;
+  if (supervision.process_isolation) {
+    serving.workers = unwrap(exec::worker_controls::create());
+    compute = [spec = worker_spec_for(serving, name, options),
+               controls = serving.workers](bool at_load) -> result<unit_pointer> {
+      auto made = exec::process_runner::create(spec, controls, at_load);
+      if (!made) return made.error();
+      return unit_pointer(std::move(*made));
+    };
+  } else {
+    compute = [plan, batch](bool) -> result<unit_pointer> {
       auto made = exec::plan_runner::create(plan, batch);
       if (!made) return made.error();
       return unit_pointer(std::move(*made));
     };
+  }
+
+  if (device.board_type == BoardType::host) {
+    auto make = [compute]() { return compute(false); };
     for (std::size_t w = 0; w < units; ++w)
       runners.push_back(std::make_unique<exec::supervised_runner>(serving.supervisor, make,
-                                                                  unwrap(make())));
+                                                                  unwrap(compute(true))));
     return runners;
   }
 
@@ -103,15 +152,15 @@ std::vector<unit_pointer> build_execution_units(serving_core& serving,
     // A restarted unit starts detached: it attaches (and so waits out a recovery) at its
     // first job.
     auto make = [=]() -> result<unit_pointer> {
-      auto compute = exec::plan_runner::create(plan, batch);
-      if (!compute) return compute.error();
+      auto computes = compute(false);
+      if (!computes) return computes.error();
       return unit_pointer(new exec::board_runner(*system, device_handle, readiness, driver_actor{},
-                                                 0, {sub}, std::move(*compute), cost,
+                                                 0, {sub}, std::move(*computes), cost,
                                                  unit_options));
     };
     auto first = std::make_unique<exec::board_runner>(
         *system, device_handle, readiness, driver, epoch, std::vector<unsigned>{sub},
-        unwrap(exec::plan_runner::create(plan, batch)), cost, unit_options);
+        unwrap(compute(true)), cost, unit_options);
     runners.push_back(
         std::make_unique<exec::supervised_runner>(serving.supervisor, make, std::move(first)));
   }

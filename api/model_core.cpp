@@ -26,8 +26,8 @@ TensorInfo public_info(const engine::tensor_info& e) {
   return t;
 }
 
-std::shared_ptr<const model_core> finish(std::shared_ptr<const engine::graph> g,
-                                         engine::model_info info) {
+std::shared_ptr<model_core> finish(std::shared_ptr<const engine::graph> g,
+                                   engine::model_info info) {
   auto core = std::make_shared<model_core>();
   core->graph = std::move(g);
   core->info = std::move(info);
@@ -64,7 +64,10 @@ std::shared_ptr<const model_core> load_model_bytes(const std::string& bytes,
   auto g = unwrap(engine::load_onnx_bytes(bytes, base_dir));
   auto header = unwrap(engine::read_model_header(bytes));
   auto info = unwrap(engine::describe_graph(g, header));
-  return finish(std::make_shared<const engine::graph>(std::move(g)), std::move(info));
+  auto core = finish(std::make_shared<const engine::graph>(std::move(g)), std::move(info));
+  core->source_bytes = std::make_shared<const std::string>(bytes);
+  core->base_dir = base_dir;
+  return core;
 }
 
 }  // namespace edgert

@@ -25,6 +25,11 @@ struct model_core {
   engine::model_info info;
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> outputs;
+  /// Where the model came from, for a worker process to load it again (process isolation):
+  /// info.path for a model file; for a model given as bytes, those bytes and the folder
+  /// its external data resolves against.
+  std::shared_ptr<const std::string> source_bytes;
+  std::filesystem::path base_dir;
 
   /// The compiled plan for `threads` compute threads per run.
   result<std::shared_ptr<const engine::plan>> plan_for(unsigned threads) const;

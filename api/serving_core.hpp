@@ -23,6 +23,9 @@
 namespace edgert {
 
 struct context_core;
+namespace exec {
+class worker_controls;
+}
 
 struct serving_options {
   std::string device;
@@ -49,6 +52,9 @@ struct serving_core {
   std::optional<Connection> connection;     // the leased sub-devices
   /// Restart budget and health of the execution units (shared with their runners).
   std::shared_ptr<exec::instance_supervisor> supervisor;
+  /// Process isolation only: crash injection and worker pids (SimControl), and the io
+  /// actor system the units' worker connections use (outlives the service's runners).
+  std::shared_ptr<exec::worker_controls> workers;
   std::unique_ptr<exec::service> service;   // declared last: closed first
 
   ~serving_core();

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "actors/exec/process_runner.hpp"
 #include "api/context_core.hpp"
+#include "api/serving_core.hpp"
 #include "api/unwrap.hpp"
 #include "edgert/context.hpp"
 #include "sim/fault_plan.hpp"
@@ -311,6 +313,39 @@ void SimControl::advance(std::chrono::nanoseconds d) {
 std::uint64_t SimControl::jobs_in_flight() {
   open_call call{*core_};
   return poll_boards(*core_).jobs;
+}
+
+namespace {
+
+exec::worker_controls& isolated_workers(const std::shared_ptr<serving_core>& serving) {
+  if (!serving) throw Closed("the runner or queue has been moved from");
+  if (!serving->workers)
+    throw InvalidArgument(serving->model->info.name + " is not served with process isolation "
+                          "(SupervisionOptions::process_isolation): it has no worker process");
+  return *serving->workers;
+}
+
+std::vector<int> pids_of(const std::shared_ptr<serving_core>& serving) {
+  std::vector<int> out;
+  if (serving && serving->workers)
+    for (auto pid : serving->workers->pids()) out.push_back(static_cast<int>(pid));
+  return out;
+}
+
+}  // namespace
+
+void SimControl::crash_worker(const Runner& runner, unsigned count) {
+  isolated_workers(runner.core_).crash_next(count);
+}
+
+void SimControl::crash_worker(const Submitter& submitter, unsigned count) {
+  isolated_workers(submitter.core_).crash_next(count);
+}
+
+std::vector<int> SimControl::worker_pids(const Runner& runner) const { return pids_of(runner.core_); }
+
+std::vector<int> SimControl::worker_pids(const Submitter& submitter) const {
+  return pids_of(submitter.core_);
 }
 
 }  // namespace edgert

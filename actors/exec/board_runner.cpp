@@ -21,7 +21,7 @@ struct compute_gate {
 board_runner::board_runner(caf::actor_system& system, device_actor device,
                            std::shared_ptr<const device_readiness> readiness, driver_actor driver,
                            std::uint64_t epoch, std::vector<unsigned> sub_devices,
-                           std::unique_ptr<plan_runner> compute, sim::job_cost cost,
+                           std::unique_ptr<job_runner> compute, sim::job_cost cost,
                            board_unit_options options)
     : system_(system),
       device_(std::move(device)),

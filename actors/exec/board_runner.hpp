@@ -3,7 +3,9 @@
 // that carries the plan's computation and the unit's execution watchdog; the driver runs
 // it (inline under virtual time, on its core worker otherwise), models the board's device
 // time (clock profile, utilisation, DMA, faults) and answers once the job is done, failed,
-// or past its watchdog (timeout).
+// or past its watchdog (timeout). The computation is the unit's plan runner, or under
+// process isolation its process runner: a worker that dies fails the job with
+// device_fault, and since the board's epoch did not move, the unit takes the blame.
 //
 // Recovery: the unit attaches to its device actor (attach_atom) for the driver actor and
 // the device's epoch, at its first job and again whenever the device's published state is
@@ -49,7 +51,7 @@ class board_runner final : public job_runner, public fault_attribution {
   board_runner(caf::actor_system& system, device_actor device,
                std::shared_ptr<const device_readiness> readiness, driver_actor driver,
                std::uint64_t epoch, std::vector<unsigned> sub_devices,
-               std::unique_ptr<plan_runner> compute, sim::job_cost cost,
+               std::unique_ptr<job_runner> compute, sim::job_cost cost,
                board_unit_options options);
   ~board_runner() override;
 
@@ -70,7 +72,7 @@ class board_runner final : public job_runner, public fault_attribution {
   std::uint64_t launch_epoch_ = 0;   // the epoch the last job was launched in
   bool attach_failed_ = false;       // the last job failed because attaching did
   std::vector<unsigned> sub_devices_;
-  std::unique_ptr<plan_runner> compute_;
+  std::unique_ptr<job_runner> compute_;
   sim::job_cost cost_;
   board_unit_options options_;
   std::shared_ptr<compute_gate> gate_;  // see board_runner.cpp

@@ -53,6 +53,17 @@ struct SupervisionOptions {
   RecoveryPolicy recovery_policy = RecoveryPolicy::wait;
   /// The longest a request waits for a recovering device under RecoveryPolicy::wait.
   std::chrono::milliseconds recovery_timeout{std::chrono::seconds(10)};
+  /// Each execution unit computes in a worker process of its own (the edgert-worker
+  /// executable, found through $EDGERT_WORKER, beside the program, or in the build tree),
+  /// reached over loopback. A crash of the model's code, even a segfault, kills only that
+  /// worker: the job in flight fails at once with DeviceFault naming the process and
+  /// signal, and the unit restarts with a new worker (a restart within the budget above).
+  /// A worker whose job outlives its real-time watchdog (`watchdog` when set, else
+  /// max(watchdog_floor, 10 x the unit's slowest job so far)) is killed: Timeout.
+  /// Costs a copy of every tensor into shared memory and a loopback round trip per job
+  /// (README, "Fault model and recovery"). Loading fails with InvalidConfiguration when the
+  /// worker executable is missing.
+  bool process_isolation = false;
 };
 
 /// The supervision state of a served model.
@@ -119,6 +130,7 @@ class Runner {
 
  private:
   friend class Context;
+  friend class SimControl;  // crash_worker(), worker_pids()
   explicit Runner(std::shared_ptr<serving_core> core) : core_(std::move(core)) {}
   std::shared_ptr<serving_core> core_;
 };
@@ -170,6 +182,7 @@ class Submitter {
 
  private:
   friend class Context;
+  friend class SimControl;  // crash_worker(), worker_pids()
   explicit Submitter(std::shared_ptr<serving_core> core) : core_(std::move(core)) {}
   std::shared_ptr<serving_core> core_;
 };

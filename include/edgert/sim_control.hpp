@@ -26,6 +26,8 @@
 namespace edgert {
 
 struct context_core;
+class Runner;
+class Submitter;
 
 /// What a fault does; see docs/scenarios.md ("The fault model").
 enum class FaultKind {
@@ -111,6 +113,17 @@ class SimControl {
   /// Polls every simulated board at the current time and returns the jobs launched on them
   /// and not finished yet.
   std::uint64_t jobs_in_flight();
+
+  /// Process isolation (SupervisionOptions::process_isolation): the next `count` jobs of
+  /// the model served by `runner` (or fed by `submitter`) crash their worker process with
+  /// a real segfault, whichever execution unit runs them; each fails with DeviceFault and
+  /// its unit restarts with a new worker. Any device, virtual time or not. Throws
+  /// InvalidArgument when the model is not process-isolated.
+  void crash_worker(const Runner& runner, unsigned count = 1);
+  void crash_worker(const Submitter& submitter, unsigned count = 1);
+  /// The process ids of the model's live worker processes (empty without isolation).
+  std::vector<int> worker_pids(const Runner& runner) const;
+  std::vector<int> worker_pids(const Submitter& submitter) const;
 
  private:
   friend class Context;

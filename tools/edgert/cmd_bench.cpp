@@ -41,6 +41,7 @@ struct bench_args {
   bool json = false;
   std::vector<std::string> inject;  // --inject: faults for the device's board
   std::string profile;              // --profile: Chrome-trace JSON of every request
+  bool isolate = false;             // --isolate: each unit in a worker process
 };
 
 // What every request reports: latency and device time; collected under one mutex per
@@ -94,6 +95,7 @@ void run_runner_api(Context& ctx, const Model& model, const bench_args& a, const
   o.worker_num = a.workers;
   o.batch_size = a.batch;
   o.threads = a.threads;
+  o.supervision.process_isolation = a.isolate;
   auto runner = ctx.create_runner(model, o);
   std::atomic<std::uint64_t> started{0};
   const unsigned clients = 2 * a.workers;
@@ -134,6 +136,7 @@ void run_queue_api(Context& ctx, const Model& model, const bench_args& a, const 
   o.worker_num = a.workers;
   o.batch_size = a.batch;
   o.threads = a.threads;
+  o.supervision.process_isolation = a.isolate;
   o.input_queue_size = 64;
   o.output_queue_size = 64;
   auto queue = ctx.create_queue(model, o);
@@ -265,6 +268,8 @@ void add_bench_command(CLI::App& app, const global_options& g, int& status) {
   duration->excludes(count);
   cmd->add_flag("--json", a->json,
                 "print {\"latency_ms\":{\"p50\",\"p90\",\"p99\"},\"throughput_ips\",\"count\",\"device_time_ms\"}");
+  cmd->add_flag("--isolate", a->isolate,
+                "process isolation: each execution unit computes in a worker process");
   cmd->add_option("--inject", a->inject,
                   "inject a fault into the --device board (repeatable): KIND@KEY=VALUE,... with "
                   "the keys of a fault script (core, at_ms, after, probability, count, code, "

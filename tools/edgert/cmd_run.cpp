@@ -28,6 +28,7 @@ struct run_args {
   unsigned threads = 1;
   bool json = false;
   std::string profile;  // --profile: Chrome-trace JSON of the request
+  bool isolate = false;  // --isolate: compute in a worker process
 };
 
 std::map<std::string, std::string> parse_input_files(const std::vector<std::string>& specs) {
@@ -70,6 +71,7 @@ int run_command(const global_options& g, const run_args& args) {
   RunnerOptions options;
   options.device = args.device;
   options.threads = args.threads;
+  options.supervision.process_isolation = args.isolate;
   auto runner = ctx.create_runner(model, options);
   const auto start = std::chrono::steady_clock::now();
   auto outputs = runner.run(inputs);
@@ -126,6 +128,7 @@ void add_run_command(CLI::App& app, const global_options& g, int& status) {
   cmd->add_option("--threads", args->threads, "compute threads (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--json", args->json, "print JSON");
+  cmd->add_flag("--isolate", args->isolate, "compute in a worker process (process isolation)");
   cmd->add_option("--profile", args->profile,
                   "write the request's spans as Chrome-trace JSON to FILE (as EDGERT_PROFILE=FILE)");
   cmd->callback([&g, &status, args] { status = guarded([&] { return run_command(g, *args); }); });

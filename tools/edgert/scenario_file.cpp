@@ -99,7 +99,7 @@ const std::vector<std::pair<std::string, step_kind>>& step_names() {
       {"reset", step_kind::reset},             {"connect", step_kind::connect},
       {"release", step_kind::release},         {"spawn_holder", step_kind::spawn_holder},
       {"kill_holder", step_kind::kill_holder}, {"expect", step_kind::expect},
-      {"expect_device", step_kind::expect_device},
+      {"expect_device", step_kind::expect_device}, {"crash_worker", step_kind::crash_worker},
   };
   return names;
 }
@@ -127,7 +127,7 @@ scenario_model read_model(const reader& r, const toml::table& t, std::size_t ind
                           const std::filesystem::path& dir, const std::filesystem::path& examples) {
   const std::string where = "model " + std::to_string(index + 1);
   r.only_keys(t, {"name", "path", "device", "workers", "api", "max_in_flight",
-                  "input_queue_size", "output_queue_size", "overflow", "submit_timeout_ms"},
+                  "input_queue_size", "output_queue_size", "overflow", "submit_timeout_ms", "isolate"},
               where);
   scenario_model m;
   m.line = static_cast<int>(t.source().begin.line);
@@ -155,6 +155,7 @@ scenario_model read_model(const reader& r, const toml::table& t, std::size_t ind
   }
   if (auto* n = t.get("submit_timeout_ms"))
     m.submit_timeout = std::chrono::milliseconds(r.integer(*n, where + " submit_timeout_ms", 1, 60000));
+  if (auto* n = t.get("isolate")) m.isolate = r.boolean(*n, where + " isolate");
   return m;
 }
 
@@ -365,6 +366,15 @@ scenario_step read_step(const reader& r, const toml::table& t, std::size_t index
       device();
       s.device_expect = read_device_expectation(r, t, w);
       break;
+    case step_kind::crash_worker: {
+      r.only_keys(t, {"do", "at", "model"}, w);
+      model();
+      for (auto& m : sc.models)
+        if (m.name == s.model && !m.isolate)
+          r.fail_at(t.get("model")->source(), w + ": model '" + s.model +
+                                                  "' is not isolated (set isolate = true on it)");
+      break;
+    }
   }
   return s;
 }

@@ -28,6 +28,7 @@ struct scenario_model {
   unsigned output_queue_size = 64;   // queue
   Overflow overflow = Overflow::block;
   std::chrono::milliseconds submit_timeout{50};  // queue, block policy: real-time bound
+  bool isolate = false;               // SupervisionOptions::process_isolation
   int line = 0;
 };
 
@@ -66,6 +67,7 @@ enum class step_kind {
   kill_holder,     // that process dies (SIGKILL)
   expect,          // model expectation
   expect_device,   // device expectation
+  crash_worker,    // the model's next job crashes its worker process (process isolation)
 };
 
 struct scenario_step {

@@ -352,6 +352,7 @@ void scenario_run::start() {
       ro.device = m->spec->device;
       ro.worker_num = m->spec->workers;
       ro.max_in_flight = m->spec->max_in_flight;
+      ro.supervision.process_isolation = m->spec->isolate;
       m->runner.emplace(ctx_->create_runner(loaded, ro));
     } else {
       QueueOptions qo;
@@ -361,10 +362,12 @@ void scenario_run::start() {
       qo.output_queue_size = m->spec->output_queue_size;
       qo.overflow = m->spec->overflow;
       qo.timeout = m->spec->submit_timeout;
+      qo.supervision.process_isolation = m->spec->isolate;
       m->queue.emplace(ctx_->create_queue(loaded, qo));
     }
     out_.trace.add(ns{0}, "serve " + m->spec->name + " on " + m->spec->device + " (" +
-                              m->spec->api + ", " + std::to_string(m->spec->workers) + " worker(s))");
+                              m->spec->api + ", " + std::to_string(m->spec->workers) + " worker(s)" +
+                              (m->spec->isolate ? ", isolated" : "") + ")");
     models_.push_back(std::move(m));
   }
 }
@@ -508,6 +511,18 @@ void scenario_run::execute(const scenario_step& step, std::size_t index) {
           diffs.push_back({"first " + code + ":", "", message});
         fail(index, step, "expect " + step.model, std::move(diffs));
       }
+      break;
+    }
+    case step_kind::crash_worker: {
+      auto& m = model(step.model);
+      auto got = outcome_of([&] {
+        if (m.runner)
+          sim().crash_worker(*m.runner);
+        else
+          sim().crash_worker(m.queue->submitter);
+        return std::string("ok");
+      });
+      check_outcome("crash_worker " + step.model, "ok", got);
       break;
     }
     case step_kind::expect_device: {

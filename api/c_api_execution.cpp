@@ -25,6 +25,7 @@ ModelInstanceOptions instance_options_from(const edgert_model_instance_options* 
   if (given->threads == 0) throw InvalidArgument("threads must be at least 1");
   if (given->timeout_ms == 0) throw InvalidArgument("timeout_ms must be positive");
   options.timeout = milliseconds(given->timeout_ms);
+  options.supervision.process_isolation = given->process_isolation != 0;
   return options;
 }
 
@@ -73,6 +74,7 @@ edgert_status edgert_model_instance_options_init(edgert_model_instance_options* 
     filled.num_runtimes = defaults.num_runtimes;
     filled.threads = defaults.threads;
     filled.timeout_ms = static_cast<uint32_t>(defaults.timeout.count());
+    filled.process_isolation = defaults.supervision.process_isolation ? 1 : 0;
     *options = filled;
   });
 }

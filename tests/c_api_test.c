@@ -410,6 +410,30 @@ static void run_on(const char* device) {
 static void a_model_instance_runs_on_the_host_device(void) { run_on("host"); }
 static void a_model_instance_runs_on_a_simulated_board(void) { run_on(BOARD); }
 
+static void an_isolated_instance_computes_in_a_worker_process(void) {
+  fixture f;
+  edgert_connection* connection = NULL;
+  edgert_model_instance* instance = NULL;
+  edgert_model_instance_options options;
+  float logits[10];
+  edgert_tensor in, out;
+  if (!fixture_open(&f)) { report(__FILE__, __LINE__, "fixture"); return; }
+  CHECK_STATUS(edgert_model_instance_options_init(&options), EDGERT_OK);
+  CHECK(options.process_isolation == 0);
+  options.process_isolation = 1;
+  REQUIRE_OK(edgert_device_connect(f.context, "host", 1, &connection));
+  REQUIRE_OK(edgert_load_model_instance(connection, f.model, &options, &instance));
+  in.data = f.input;
+  in.size_bytes = sizeof f.input;
+  out.data = logits;
+  out.size_bytes = sizeof logits;
+  CHECK_STATUS(edgert_model_instance_run(instance, &in, 1, &out, 1), EDGERT_OK);
+  CHECK(max_abs_diff(logits, f.expected, 10) < 1e-3);
+  CHECK_STATUS(edgert_model_instance_release(instance), EDGERT_OK);
+  CHECK_STATUS(edgert_connection_release(connection), EDGERT_OK);
+  fixture_close(&f);
+}
+
 static void an_instance_keeps_its_lease_until_released(void) {
   fixture f;
   edgert_connection* connection = NULL;
@@ -840,6 +864,7 @@ static const test_case cases[] = {
   C_TEST(bad_model_paths_are_refused),
   C_TEST(a_model_instance_runs_on_the_host_device),
   C_TEST(a_model_instance_runs_on_a_simulated_board),
+  C_TEST(an_isolated_instance_computes_in_a_worker_process),
   C_TEST(an_instance_keeps_its_lease_until_released),
   C_TEST(a_runner_runs_on_a_simulated_board),
   C_TEST(scheduled_requests_complete_and_signal_their_fds),

@@ -313,6 +313,9 @@ typedef struct edgert_model_instance_options {
   uint32_t num_runtimes;     /* request slots; run/schedule block while all are busy (default 4) */
   uint32_t threads;          /* compute threads per execution unit (default 1) */
   uint32_t timeout_ms;       /* bound of every wait of the instance (default 60000) */
+  int process_isolation;     /* 1: compute in edgert-worker processes; a crash there fails
+                                only the job in flight (EDGERT_DEVICE_FAULT), then a new
+                                worker takes over (default 0) */
 } edgert_model_instance_options;
 
 /** Fills `options` with the defaults shown above. */

@@ -342,6 +342,14 @@ void SimControl::crash_worker(const Submitter& submitter, unsigned count) {
   isolated_workers(submitter.core_).crash_next(count);
 }
 
+void SimControl::hang_worker(const Runner& runner, unsigned count) {
+  isolated_workers(runner.core_).hang_next(count);
+}
+
+void SimControl::hang_worker(const Submitter& submitter, unsigned count) {
+  isolated_workers(submitter.core_).hang_next(count);
+}
+
 std::vector<int> SimControl::worker_pids(const Runner& runner) const { return pids_of(runner.core_); }
 
 std::vector<int> SimControl::worker_pids(const Submitter& submitter) const {

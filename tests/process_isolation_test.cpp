@@ -150,6 +150,31 @@ TEST_CASE("a worker crash fails the request in flight and a new worker serves th
   CHECK(health.reason.find("SIGSEGV") != std::string::npos);
 }
 
+TEST_CASE("a hung worker is killed by its watchdog and a new worker serves the next") {
+  mnist m;
+  auto options = isolated();
+  options.supervision.watchdog = std::chrono::milliseconds(300);
+  auto runner = m.ctx.create_runner(m.model, options);
+  const auto expected = runner.run({m.input});
+  const auto before = m.ctx.sim().worker_pids(runner);
+  REQUIRE(before.size() == 1);
+
+  m.ctx.sim().hang_worker(runner);
+  auto hung = runner.run_async({m.input}).get();
+  INFO(hung.message);
+  CHECK(hung.code == errc::timeout);
+  CHECK(hung.message.find("worker process " + std::to_string(before[0])) != std::string::npos);
+  CHECK(hung.message.find("watchdog of 300 ms") != std::string::npos);
+  CHECK(process_gone(before[0]));
+
+  auto again = runner.run({m.input});
+  CHECK(same_bytes(again[0], expected[0]));
+  const auto after = m.ctx.sim().worker_pids(runner);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0] != before[0]);
+  CHECK(runner.health().restarts_total == 1);
+}
+
 TEST_CASE("requests with one crash among them each complete exactly once") {
   mnist m;
   auto runner = m.ctx.create_runner(m.model, isolated("host", 2));

@@ -114,11 +114,22 @@ result<std::shared_ptr<worker_controls>> worker_controls::create() {
   return controls;
 }
 
-bool worker_controls::take_crash() noexcept {
-  unsigned pending = crashes_.load();
+namespace {
+
+// Takes one from `counter` when it is not zero.
+bool take_one(std::atomic<unsigned>& counter) noexcept {
+  unsigned pending = counter.load();
   while (pending > 0)
-    if (crashes_.compare_exchange_weak(pending, pending - 1)) return true;
+    if (counter.compare_exchange_weak(pending, pending - 1)) return true;
   return false;
+}
+
+}  // namespace
+
+worker_fault worker_controls::take_fault() noexcept {
+  if (take_one(crashes_)) return worker_fault::crash;
+  if (take_one(hangs_)) return worker_fault::hang;
+  return worker_fault::none;
 }
 
 std::vector<pid_t> worker_controls::pids() const {
@@ -385,14 +396,14 @@ result<job_report> process_runner::run(const std::vector<const void*>& inputs,
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (spec_.input_bytes[i]) std::memcpy(region + layout_.input_offsets[i], inputs[i], spec_.input_bytes[i]);
 
-  const bool crash = controls_->take_crash();
+  const auto fault = controls_->take_fault();
   const std::uint64_t seq = ++seq_;
   const std::chrono::nanoseconds budget =
       spec_.watchdog > std::chrono::nanoseconds::zero()
           ? spec_.watchdog
           : std::max(spec_.watchdog_floor, std::chrono::nanoseconds(10 * slowest_ns_));
   const auto deadline = steady::now() + budget;
-  self->send(remote_->worker, worker_job_atom::value, seq, crash);
+  self->send(remote_->worker, worker_job_atom::value, seq, static_cast<std::int32_t>(fault));
 
   const std::string who = "worker process " + std::to_string(pid_) + " of " + spec_.instance;
   std::optional<result<job_report>> answer;

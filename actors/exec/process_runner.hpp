@@ -56,8 +56,10 @@ class worker_controls {
 
   /// The next `count` jobs of this model crash their worker (fault injection).
   void crash_next(unsigned count) noexcept { crashes_.fetch_add(count); }
-  /// Takes one pending crash; true when this job must crash its worker.
-  bool take_crash() noexcept;
+  /// The next `count` jobs of this model hang their worker (fault injection).
+  void hang_next(unsigned count) noexcept { hangs_.fetch_add(count); }
+  /// Takes one pending injected fault (crashes first) for the job about to start.
+  worker_fault take_fault() noexcept;
   /// The live workers, in start order.
   std::vector<pid_t> pids() const;
 
@@ -70,6 +72,7 @@ class worker_controls {
 
   std::shared_ptr<caf::actor_system> system_;
   std::atomic<unsigned> crashes_{0};
+  std::atomic<unsigned> hangs_{0};
   mutable std::mutex mutex_;
   std::vector<pid_t> pids_;
 };

@@ -3,8 +3,9 @@
 // command line, the layout of the shared-memory region that carries one job's tensors, and
 // the messages they exchange over caf::io on loopback.
 //
-//   parent -> worker   (worker_job_atom, seq, crash)      run the plan once on the region;
-//                                                           crash: die of a segfault first
+//   parent -> worker   (worker_job_atom, seq, fault)      run the plan once on the region;
+//                                                           fault (worker_fault): die of a
+//                                                           segfault or hang first
 //   worker -> parent   (worker_done_atom, seq, device_time_ns, begin_ns, end_ns)
 //                      (worker_fail_atom, seq, errc as int32, message)
 //
@@ -28,6 +29,13 @@ namespace edgert::exec {
 using worker_job_atom = caf::atom_constant<caf::atom("wjob")>;
 using worker_done_atom = caf::atom_constant<caf::atom("wdone")>;
 using worker_fail_atom = caf::atom_constant<caf::atom("wfail")>;
+
+/// An injected fault a job carries to its worker (fault injection for tests and scenarios).
+enum class worker_fault : std::int32_t {
+  none = 0,
+  crash = 1,  // the worker dies of a real segfault
+  hang = 2,   // the worker never answers (until its parent's watchdog kills it)
+};
 
 /// The shared-memory region (a memfd) arrives as this descriptor in the worker.
 constexpr int worker_shm_fd = 3;

@@ -121,6 +121,11 @@ class SimControl {
   /// InvalidArgument when the model is not process-isolated.
   void crash_worker(const Runner& runner, unsigned count = 1);
   void crash_worker(const Submitter& submitter, unsigned count = 1);
+  /// The same, but the worker hangs in the job instead: the job fails with Timeout when
+  /// the worker's real-time watchdog (SupervisionOptions::watchdog, else
+  /// max(watchdog_floor, 10 x the slowest job)) kills it, and its unit restarts.
+  void hang_worker(const Runner& runner, unsigned count = 1);
+  void hang_worker(const Submitter& submitter, unsigned count = 1);
   /// The process ids of the model's live worker processes (empty without isolation).
   std::vector<int> worker_pids(const Runner& runner) const;
   std::vector<int> worker_pids(const Submitter& submitter) const;

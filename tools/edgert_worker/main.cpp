@@ -67,6 +67,11 @@ struct worker_job {
   std::abort();
 }
 
+// The injected hang: the job never ends; the parent's watchdog kills the process.
+[[noreturn]] void hang_now() {
+  for (;;) ::pause();
+}
+
 std::vector<std::size_t> sizes(const std::string& list) {
   std::vector<std::size_t> out;
   if (list == "-") return out;
@@ -94,8 +99,9 @@ std::string read_fd(int fd) {
 caf::behavior job_actor(caf::event_based_actor* self, worker_job* job) {
   self->set_default_handler(caf::drop);
   return {
-      [=](exec::worker_job_atom, std::uint64_t seq, bool crash) -> caf::message {
-        if (crash) crash_now();
+      [=](exec::worker_job_atom, std::uint64_t seq, std::int32_t fault) -> caf::message {
+        if (fault == static_cast<std::int32_t>(exec::worker_fault::crash)) crash_now();
+        if (fault == static_cast<std::int32_t>(exec::worker_fault::hang)) hang_now();
         try {
           auto ran = job->runner->run(job->inputs, job->outputs);
           if (!ran)

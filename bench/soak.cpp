@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
     std::printf("reconfigurations %llu (operator resets %llu)\n",
                 static_cast<unsigned long long>(r.reconfigurations),
                 static_cast<unsigned long long>(r.operator_resets));
+    std::printf("worker crashes   %llu injected into model c's worker processes\n",
+                static_cast<unsigned long long>(r.worker_crashes));
     std::printf("rss after warmup %llu KiB\n", static_cast<unsigned long long>(r.rss_after_warmup_kib));
     std::printf("rss at end       %llu KiB\n", static_cast<unsigned long long>(r.rss_end_kib));
     const bool sound = r.duplicates == 0 && r.hangs == 0 &&

@@ -3,7 +3,8 @@
 // (a few thousand, asserts the counts).
 //
 // Three models on two simulated boards (m2: models a and b on cores 0 and 1; devboard:
-// model c on core 0), jobs paced "fast" on the real clock. Each board gets a fault script
+// model c on core 0, computing in a worker process: process isolation), jobs paced "fast"
+// on the real clock. Now and then (seeded) a job of c crashes its worker process. Each board gets a fault script
 // with a probability trigger for every job fault kind and the configuration fault kinds;
 // the soak reconfigures the boards now and then so configuration faults have events, and
 // resets a board whose configuration has not settled by the next reconfiguration (what an
@@ -25,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +57,7 @@ struct soak_report {
   std::uint64_t hangs = 0;  // submitted and never completed within the drain time
   std::uint64_t reconfigurations = 0;
   std::uint64_t operator_resets = 0;
+  std::uint64_t worker_crashes = 0;  // injected into model c's worker processes
   std::uint64_t rss_after_warmup_kib = 0;
   std::uint64_t rss_end_kib = 0;
   double seconds = 0;
@@ -150,6 +153,7 @@ inline soak_report run_soak(const soak_options& o) {
     // would (rightly) retire each model after a few of them and turn the rest of the run
     // into instant refusals, so it is set out of reach here.
     ro.supervision.max_restarts = 1'000'000;
+    ro.supervision.process_isolation = s->name == "c";
     s->runner.emplace(ctx.create_runner(model, ro));
     models.push_back(std::move(s));
   }
@@ -160,7 +164,13 @@ inline soak_report run_soak(const soak_options& o) {
   std::map<std::string, bool> pending_config;
   const std::int64_t profiles[2][3] = {{400, 600, 800}, {500, 700, 800}};
   std::size_t next_model = 0;
+  std::mt19937_64 crash_dice(o.seed);
+  constexpr std::uint64_t crash_one_in = 1000;  // requests per injected worker crash, on average
   for (std::uint64_t id = 0; id < o.requests; ++id) {
+    if (crash_dice() % crash_one_in == 0) {
+      sim.crash_worker(*models[2]->runner);  // c's next job kills its worker
+      ++report.worker_crashes;
+    }
     if (id == warmup) report.rss_after_warmup_kib = resident_kib();
     if (id > 0 && id % reconfigure_every == 0) {
       for (std::size_t b = 0; b < boards.size(); ++b) {

@@ -23,4 +23,12 @@ SCENARIO("every soak request completes exactly once under random faults") {
   CHECK(r.results + r.errors_total() == r.submitted);
   CHECK(r.results > 0);
   CHECK(r.errors_total() > 0);
+  REQUIRE(r.worker_crashes > 0);
+  // A crashed worker fails its job with a device fault that names the worker process.
+  std::uint64_t crashed_jobs = 0;
+  for (const auto& [message, count] : r.messages)
+    if (message.rfind("c: ", 0) == 0 && message.find("worker process") != std::string::npos)
+      crashed_jobs += count;
+  CHECK(crashed_jobs > 0);
+  CHECK(crashed_jobs <= r.worker_crashes);
 }

@@ -103,6 +103,14 @@ struct matcher {
     return true;
   }
 
+  // The group writes value v quantized with p, over the full range of p's type.
+  static void set_output(qgroup& g, int v, const qparams& p) {
+    g.output = v;
+    g.out = p;
+    g.lo = p.type == dtype::i8 ? -128 : 0;
+    g.hi = p.type == dtype::i8 ? 127 : 255;
+  }
+
   // Output side: [Relu | Clip] -> QuantizeLinear after value v; fills g's output and clamp.
   bool tail(int v, qgroup& g, std::vector<int>& nodes) {
     bool relu = false;
@@ -130,10 +138,7 @@ struct matcher {
     auto p = scalar_params(n, 1, 2);
     if (!p) return false;
     nodes.push_back(n);
-    g.output = out(n);
-    g.out = *p;
-    g.lo = p->type == dtype::i8 ? -128 : 0;
-    g.hi = p->type == dtype::i8 ? 127 : 255;
+    set_output(g, out(n), *p);
     if (relu) g.lo = std::max(g.lo, p->zero_point);
     auto bound = [&](float b, std::int32_t& into, bool low) {
       if (!std::isfinite(b)) return true;
@@ -240,11 +245,9 @@ struct matcher {
     g.weight_shape = w->shape();
     g.inputs = {x};
     g.in = {*xp};
-    g.output = out(n);
-    g.out = *yp;
-    g.out.type = val(out(n)).type;
-    g.lo = g.out.type == dtype::i8 ? -128 : 0;
-    g.hi = g.out.type == dtype::i8 ? 127 : 255;
+    qparams quantized_output = *yp;
+    quantized_output.type = val(out(n)).type;
+    set_output(g, out(n), quantized_output);
     std::vector<float> scales(ws->data<float>(), ws->data<float>() + ws->elements());
     bool split = false;
     if (!requant_scales(g, scales, static_cast<std::size_t>(M)) || !conv_bound_ok(g, split)) return std::nullopt;
@@ -358,11 +361,9 @@ struct matcher {
     g.bias.assign(static_cast<std::size_t>(N), 0);
     g.inputs = {x};
     g.in = {*xp};
-    g.output = out(n);
-    g.out = *yp;
-    g.out.type = val(out(n)).type;
-    g.lo = g.out.type == dtype::i8 ? -128 : 0;
-    g.hi = g.out.type == dtype::i8 ? 127 : 255;
+    qparams quantized_output = *yp;
+    quantized_output.type = val(out(n)).type;
+    set_output(g, out(n), quantized_output);
     std::vector<float> scales(ws->data<float>(), ws->data<float>() + ws->elements());
     if (!requant_scales(g, scales, static_cast<std::size_t>(N))) return std::nullopt;
     return finish(std::move(g), {n}, n);

@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/kernel.hpp"
@@ -93,6 +92,11 @@ class qconv_step final : public step {
         pad_ = onednn::memory(onednn::memory::desc({static_cast<onednn::memory::dim>(s.scratchpad)},
                                                    onednn::memory::data_type::u8, onednn::memory::format_tag::a),
                               onednn::cpu_engine(), base + s.src_bytes() + s.dst_bytes());
+      // Built once: running the step allocates nothing.
+      args_.push_back({DNNL_ARG_SRC, src_.get()});
+      args_.push_back({DNNL_ARG_WEIGHTS, s.weights.get()});
+      args_.push_back({DNNL_ARG_DST, dst_.get()});
+      if (s.scratchpad) args_.push_back({DNNL_ARG_SCRATCHPAD, pad_.get()});
     }
     result<void> run(run_context& rc) override {
       const qgroup& q = *s_.q;
@@ -106,14 +110,9 @@ class qconv_step final : public step {
         const auto* xs = static_cast<const std::uint8_t*>(x);
         for (std::size_t i = 0; i < s_.src_elems; ++i) src_f_[i] = static_cast<float>(xs[i]) - zx;
       }
-      std::unordered_map<int, onednn::memory> args{
-          {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, s_.weights}, {DNNL_ARG_DST, dst_}};
-      if (s_.scratchpad) args.emplace(DNNL_ARG_SCRATCHPAD, pad_);
-      try {
-        s_.primitive.execute(stream_, args);
-      } catch (const dnnl::error& e) {
-        return fail(errc::internal_error, s_.label + ": oneDNN: " + e.what());
-      }
+      if (dnnl_primitive_execute(s_.primitive.get(), stream_.get(), static_cast<int>(args_.size()),
+                                 args_.data()) != dnnl_success)
+        return fail(errc::internal_error, s_.label + ": oneDNN could not run the convolution");
       const std::int64_t M = s_.M, width = s_.split ? 2 * M : M;
       const bool is_signed = q.out.type == dtype::i8;
       const bool shared = q.scales.size() == 1;
@@ -149,6 +148,7 @@ class qconv_step final : public step {
     float* src_f_ = nullptr;
     float* dst_f_ = nullptr;
     onednn::memory src_, dst_, pad_;
+    std::vector<dnnl_exec_arg_t> args_;
     std::vector<std::int32_t> row_;  // one output pixel's requantized channels
   };
 
@@ -343,14 +343,12 @@ class qgap_step final : public stateless_step {
     const void* x = rc.address[reads[0]];
     void* y = rc.address[writes[0]];
     const bool in_signed = q->in[0].type == dtype::i8, out_signed = q->out.type == dtype::i8;
-    std::vector<std::int64_t> sum(static_cast<std::size_t>(C));
     for (std::int64_t n = 0; n < N; ++n) {
-      std::fill(sum.begin(), sum.end(), 0);
-      for (std::int64_t p = 0; p < P; ++p)
-        for (std::int64_t c = 0; c < C; ++c)
-          sum[static_cast<std::size_t>(c)] += load(x, static_cast<std::size_t>((n * P + p) * C + c), in_signed);
-      for (std::int64_t c = 0; c < C; ++c) {
-        const std::int64_t t = q->scales[0].rescale(sum[static_cast<std::size_t>(c)] - P * q->in[0].zero_point);
+      for (std::int64_t c = 0; c < C; ++c) {  // channel by channel: nothing to allocate
+        std::int64_t sum = 0;
+        for (std::int64_t p = 0; p < P; ++p)
+          sum += load(x, static_cast<std::size_t>((n * P + p) * C + c), in_signed);
+        const std::int64_t t = q->scales[0].rescale(sum - P * q->in[0].zero_point);
         store(y, static_cast<std::size_t>(n * C + c), saturate(t + q->out.zero_point, q->lo, q->hi), out_signed);
       }
     }

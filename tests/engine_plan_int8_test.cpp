@@ -5,6 +5,7 @@
 // generator's exact outputs.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -167,6 +168,19 @@ TEST_CASE("exact_scale rounds half to even and agrees with 128-bit arithmetic") 
   auto s = planning::int8::exact_scale::make({0.0215f, 0.00347f}, {0.173f});
   REQUIRE(s);
   for (std::int64_t v = -3000000; v <= 3000000; v += 997) CHECK(s->rescale(v) == s->exact(v));
+}
+
+TEST_CASE("exact_scale falls back to float64 rounding when a product is too wide for 128 bits") {
+  // Four scales with full 24-bit mantissas: a numerator of about 96 bits.
+  auto wide = planning::int8::exact_scale::make({0.7071067f, 0.5773502f, 0.3183098f, 0.4342944f}, {1.0f});
+  REQUIRE(wide);
+  for (std::int64_t v : {std::int64_t{1} << 35, -(std::int64_t{1} << 35) - 12345}) {
+    const double t = static_cast<double>(v) * wide->approx();
+    const std::int64_t expected = t >= 4194304.0 ? 4194304 : t <= -4194304.0 ? -4194304 : std::llrint(t);
+    CHECK(wide->exact(v) == expected);
+    CHECK(wide->rescale(v) == expected);
+  }
+  CHECK(wide->exact(1000) == std::llrint(1000.0 * wide->approx()));
 }
 
 TEST_CASE("planned QLinearConv is bit exact for uint8 and int8 activations with per-channel weights and bias") {

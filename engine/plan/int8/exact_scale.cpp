@@ -74,7 +74,13 @@ std::optional<exact_scale> exact_scale::make(const std::vector<float>& numerator
 std::int64_t exact_scale::exact(std::int64_t v) const {
   const bool negative = v < 0;
   const u128 mag = negative ? static_cast<u128>(-static_cast<__int128>(v)) : static_cast<u128>(v);
-  if (mag && bit_length(mag) + bit_length(num_) > 127) return rescale(v);  // cannot happen for |v| < 2^27
+  if (mag && bit_length(mag) + bit_length(num_) > 127) {
+    // Too wide for 128 bits (never for |v| < 2^27): the float64 rounding, saturated.
+    const double t = static_cast<double>(v) * approx_;
+    if (t >= 4194304.0) return 4194304;
+    if (t <= -4194304.0) return -4194304;
+    return static_cast<std::int64_t>((t + 6755399441055744.0) - 6755399441055744.0);
+  }
   return signed_round_div(negative, mag * num_, den_);
 }
 

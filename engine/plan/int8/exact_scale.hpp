@@ -23,8 +23,10 @@ class exact_scale {
   static std::optional<exact_scale> make(const std::vector<float>& numerators, const std::vector<float>& denominators,
                                          std::uint64_t int_den = 1);
 
-  /// round_half_even(v * num / den), exact for |v| < 2^40; results beyond +-2^22 come out as
-  /// +-2^22 (they saturate any 8-bit output anyway).
+  /// round_half_even(v * num / den), exact whenever |v| * num fits 127 bits: always for
+  /// |v| < 2^27, and for |v| < 2^75 with the ~50-bit numerators of a product of two float32
+  /// scales over a third; beyond that, the float64 rounding. Results beyond +-2^22 come out as +-2^22 (they saturate any
+  /// 8-bit output anyway).
   std::int64_t rescale(std::int64_t v) const {
     const double t = static_cast<double>(v) * approx_;
     if (t >= 4194304.0) return 4194304;

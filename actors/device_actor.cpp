@@ -354,10 +354,7 @@ device_actor::behavior_type device_impl(device_pointer self, std::string name,
         auto& st = self->state;
         return self->delegate(st.drv, wait_atom::value);
       },
-      [=](driver_atom) -> caf::result<driver_actor> {
-        if (!serving(self->state.current)) return refused(self, "run jobs");
-        return self->state.drv;
-      },
+      [=](driver_atom) -> caf::result<driver_actor> { return self->state.drv; },
       [=](read_config_atom) -> caf::result<configuration_map> {
         return self->delegate(self->state.drv, read_config_atom::value);
       },

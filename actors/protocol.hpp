@@ -225,8 +225,8 @@ using device_actor = caf::typed_actor<
     // Answers once the device has left the offline state (true) or faulted (false).
     caf::replies_to<online_atom>::with<bool>,
     caf::replies_to<counters_atom>::with<driver_counters>,
-    // The board's driver actor, to which execution units send jobs (refused unless the
-    // device is ready or configuring).
+    // The board's driver actor, for the simulator's control (faults, health, virtual time),
+    // in any state: a faulted board must stay reachable. Execution units attach instead.
     caf::replies_to<driver_atom>::with<driver_actor>,
     // From the driver actor: the board needs recovery for the reason given; true when it
     // must be reset through the driver (a hung core), false when it reset itself. The

@@ -233,6 +233,9 @@ SCENARIO_FIXTURE(device_fixture, "a faulted device refuses work until it is rese
       CHECK(l.code() == errc::device_fault);
       CHECK(ask<bool>(dev, ready_atom::value).code() == errc::device_fault);
     }
+    THEN("its driver stays reachable for the simulator's control") {
+      CHECK(ask<driver_actor>(dev, driver_atom::value).ok());
+    }
     WHEN("it is reset") {
       auto r = ask<bool>(dev, reset_atom::value);
       THEN("it is ready again and accepts configuration") {

@@ -247,13 +247,18 @@ caf::result<std::uint64_t, std::int64_t> sim_time_advanced(driver_pointer self) 
   for (auto id : ids) {
     auto status = st.drv->poll_job(id);
     if (!status || status->state == job_state::done || status->state == job_state::failed) {
-      // Ended between the two polls (cannot happen on an unmoved virtual clock): answer it.
+      // Ended between the two polls (cannot happen on an unmoved virtual clock): answer it
+      // as poll_job() does, its watch and the board-reset check included.
       auto waiting = st.jobs.find(id);
-      if (!status)
+      if (!status) {
         waiting->second.deliver(to_caf_error(status.error()));
-      else
+      } else {
+        if (status->state == job_state::failed && status->error == errc::device_fault)
+          check_board_reset(self);
         waiting->second.deliver(std::move(*status));
+      }
       st.jobs.erase(waiting);
+      st.watches.erase(id);
       continue;
     }
     consider(status->poll_after);

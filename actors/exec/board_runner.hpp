@@ -58,6 +58,7 @@ class board_runner final : public job_runner, public fault_attribution {
   result<job_report> run(const std::vector<const void*>& inputs,
                          const std::vector<void*>& outputs) override;
   blame blame_for(const failure& f) override;
+  bool usable() const noexcept override { return compute_->usable(); }
 
  private:
   /// Attaches to the device, waiting up to `wait` for it to be in service.

@@ -29,6 +29,9 @@ class job_runner {
   /// Runs one job: `inputs` / `outputs` are dense buffers of the service's tensor specs.
   virtual result<job_report> run(const std::vector<const void*>& inputs,
                                  const std::vector<void*>& outputs) = 0;
+  /// False once the runner cannot run another job (its worker process died): whoever
+  /// supervises it must replace it, whatever the failure's blame.
+  virtual bool usable() const noexcept { return true; }
 };
 
 }  // namespace edgert::exec

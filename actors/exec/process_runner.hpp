@@ -111,6 +111,7 @@ class process_runner final : public job_runner {
   result<job_report> run(const std::vector<const void*>& inputs,
                          const std::vector<void*>& outputs) override;
 
+  bool usable() const noexcept override { return !dead_; }
   pid_t pid() const noexcept { return pid_; }
 
  private:

@@ -1,6 +1,7 @@
 #include "actors/exec/supervisor.hpp"
 
 #include <exception>
+#include <optional>
 
 namespace edgert::exec {
 
@@ -87,6 +88,8 @@ void supervised_runner::rebuild() {
     if (make_) made = make_();
   } catch (const std::exception& e) {
     made = fail(errc::internal_error, std::string("building an execution unit threw: ") + e.what());
+  } catch (...) {
+    made = fail(errc::internal_error, "building an execution unit threw");
   }
   if (made) {
     unit_ = std::move(*made);
@@ -103,28 +106,29 @@ result<job_report> supervised_runner::run(const std::vector<const void*>& inputs
     rebuild();
     if (!unit_) return supervisor_->failure_for_request();
   }
-  result<job_report> outcome = fail(errc::internal_error, "the execution unit gave no answer");
+  std::optional<result<job_report>> ran;  // no failure text is built for a job that works
   bool threw = false;
   try {
-    outcome = unit_->run(inputs, outputs);
+    ran.emplace(unit_->run(inputs, outputs));
   } catch (const std::exception& e) {
     threw = true;
-    outcome = fail(errc::internal_error,
-                   supervisor_->name() + ": the execution unit threw: " + e.what());
+    ran.emplace(fail(errc::internal_error,
+                     supervisor_->name() + ": the execution unit threw: " + e.what()));
   } catch (...) {
     threw = true;
-    outcome = fail(errc::internal_error, supervisor_->name() + ": the execution unit threw");
+    ran.emplace(fail(errc::internal_error, supervisor_->name() + ": the execution unit threw"));
   }
-  if (outcome) return outcome;
+  result<job_report>& outcome = *ran;
+  if (outcome) return std::move(outcome);
   blame who = blame::unit;
-  if (!threw) {
+  if (!threw && unit_->usable()) {
     auto* attribution = dynamic_cast<fault_attribution*>(unit_.get());
     who = attribution ? attribution->blame_for(outcome.error())
                       : blame_by_code(outcome.error().code);
   }
-  if (who != blame::unit) return outcome;
+  if (who != blame::unit) return std::move(outcome);
   if (supervisor_->unit_failed(outcome.error())) rebuild();
-  return outcome;  // this request fails with its own error; later ones meet the new unit
+  return std::move(outcome);  // this request fails with its own error; later ones meet the new unit
 }
 
 }  // namespace edgert::exec

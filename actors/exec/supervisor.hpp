@@ -98,7 +98,8 @@ class instance_supervisor {
 };
 
 /// A job runner that supervises one execution unit: it runs jobs on the unit, rebuilds the
-/// unit after a failure that was the unit's fault (within the supervisor's budget), turns
+/// unit after a failure that was the unit's fault or left it unusable (a dead worker
+/// process; within the supervisor's budget), turns
 /// an exception into internal_error, and fails every job at once when the instance failed.
 class supervised_runner final : public job_runner {
  public:

@@ -169,11 +169,25 @@ trace_recorder::trace_recorder(std::string process_name, std::filesystem::path f
   records_.reserve(4096);
 }
 
-trace_recorder::~trace_recorder() { flush(); }
+trace_recorder::~trace_recorder() {
+  try {
+    flush();
+  } catch (...) {
+    std::fprintf(stderr, "edgert: the profile %s could not be written\n", file_.c_str());
+  }
+}
 
-void trace_recorder::record(const request_record& r) {
+void trace_recorder::record(const request_record& r) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(r);
+  if (records_.size() >= max_records) {
+    ++dropped_;
+    return;
+  }
+  try {
+    records_.push_back(r);
+  } catch (...) {
+    ++dropped_;  // out of memory: the request goes unprofiled, never fails
+  }
 }
 
 std::size_t trace_recorder::size() const {
@@ -191,6 +205,11 @@ bool trace_recorder::flush() {
     mine.name = name_;
     mine.records = std::move(records_);
     mine.spans = spans_;
+    if (dropped_ > 0)
+      std::fprintf(stderr, "edgert: the profile %s holds the first %zu requests of %s; %llu more "
+                           "were not recorded\n",
+                   file_.c_str(), max_records, name_.c_str(),
+                   static_cast<unsigned long long>(dropped_));
   }
   auto& sink = trace_sink::instance();
   std::lock_guard<std::mutex> lock(sink.mutex);

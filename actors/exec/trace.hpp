@@ -78,7 +78,10 @@ class trace_recorder {
   trace_recorder(const trace_recorder&) = delete;
   trace_recorder& operator=(const trace_recorder&) = delete;
 
-  void record(const request_record& r);
+  /// Keeps the record; beyond max_records (or out of memory) counts it as dropped instead.
+  void record(const request_record& r) noexcept;
+  /// At most this many requests per recorder are kept (about 100 MiB of records).
+  static constexpr std::size_t max_records = 1'000'000;
   /// Adds what was recorded to the profile and rewrites the file. Returns false (with a
   /// line on stderr) when the file cannot be written. Idempotent.
   bool flush();
@@ -94,6 +97,7 @@ class trace_recorder {
   unsigned spans_;
   mutable std::mutex mutex_;
   std::vector<request_record> records_;
+  std::uint64_t dropped_ = 0;
   bool flushed_ = false;
 };
 

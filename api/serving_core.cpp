@@ -3,8 +3,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "actors/exec/board_runner.hpp"
-#include "actors/exec/plan_runner.hpp"
 #include "api/execution_units.hpp"
 #include "api/context_core.hpp"
 #include "api/unwrap.hpp"

@@ -277,7 +277,8 @@ result<void> process_runner::spawn() {
   ::posix_spawn_file_actions_adddup2(&actions, shm_fd_, worker_shm_fd);
   if (model_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions, model_fd, worker_model_fd);
   // Nothing else of this process (lease files, sockets) reaches the worker.
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, worker_model_fd + 1);
+  ::posix_spawn_file_actions_addclosefrom_np(&actions,
+                                             model_fd >= 0 ? worker_model_fd + 1 : worker_model_fd);
   sigset_t mask, defaults;
   sigemptyset(&mask);
   sigemptyset(&defaults);
@@ -315,7 +316,8 @@ result<void> process_runner::connect() {
     dead_ = true;
     return started.error();
   }
-  const std::string who = "worker process " + std::to_string(pid_) + " of " + spec_.instance;
+  worker_name_ = "worker process " + std::to_string(pid_) + " of " + spec_.instance;
+  const std::string& who = worker_name_;
   const auto deadline = steady::now() + spec_.start_timeout;
   std::string line;
   while (line.find('\n') == std::string::npos) {
@@ -401,11 +403,12 @@ result<job_report> process_runner::run(const std::vector<const void*>& inputs,
   const std::chrono::nanoseconds budget =
       spec_.watchdog > std::chrono::nanoseconds::zero()
           ? spec_.watchdog
-          : std::max(spec_.watchdog_floor, std::chrono::nanoseconds(10 * slowest_ns_));
+          : std::max(spec_.watchdog_floor,
+                     std::chrono::nanoseconds(10 * std::min<std::uint64_t>(slowest_ns_, 1'000'000'000'000)));
   const auto deadline = steady::now() + budget;
   self->send(remote_->worker, worker_job_atom::value, seq, static_cast<std::int32_t>(fault));
 
-  const std::string who = "worker process " + std::to_string(pid_) + " of " + spec_.instance;
+  const std::string& who = worker_name_;
   std::optional<result<job_report>> answer;
   bool lost = false;
   caf::error lost_reason;

@@ -129,6 +129,7 @@ class process_runner final : public job_runner {
   shm_layout layout_;
   std::shared_ptr<worker_controls> controls_;  // before self_ and worker_: outlives them
   pid_t pid_ = -1;
+  std::string worker_name_;  // "worker process PID of INSTANCE", for messages; set at connect
   bool reaped_ = false;
   bool dead_ = false;  // a failed runner is never reused
   int lifeline_ = -1;  // write end of the worker's stdin

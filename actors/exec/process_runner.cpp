@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <system_error>
 #include <thread>
 
@@ -301,6 +302,11 @@ result<void> process_runner::spawn() {
                                           spec_.instance + ": " + errno_text(spawned));
   pid_ = pid;
   controls_->add(pid_);
+  // The key goes down the lifeline (8 bytes always fit a fresh pipe's buffer).
+  key_ = (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  if (::write(lifeline[1], &key_, sizeof key_) != static_cast<ssize_t>(sizeof key_))
+    return fail(errc::internal_error, "cannot hand " + spec_.executable.string() + " its key for " +
+                                          spec_.instance + ": " + errno_text(errno));
   lifeline_ = lifeline[1];
   lifeline[1] = -1;
   handshake_ = out[0];
@@ -406,7 +412,7 @@ result<job_report> process_runner::run(const std::vector<const void*>& inputs,
           : std::max(spec_.watchdog_floor,
                      std::chrono::nanoseconds(10 * std::min<std::uint64_t>(slowest_ns_, 1'000'000'000'000)));
   const auto deadline = steady::now() + budget;
-  self->send(remote_->worker, worker_job_atom::value, seq, static_cast<std::int32_t>(fault));
+  self->send(remote_->worker, worker_job_atom::value, seq, static_cast<std::int32_t>(fault), key_);
 
   const std::string& who = worker_name_;
   std::optional<result<job_report>> answer;

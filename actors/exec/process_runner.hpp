@@ -137,6 +137,7 @@ class process_runner final : public job_runner {
   int shm_fd_ = -1;
   void* shm_ = nullptr;
   std::uint64_t seq_ = 0;
+  std::uint64_t key_ = 0;  // every job message carries it (worker_protocol.hpp)
   std::uint64_t slowest_ns_ = 0;
   std::thread starter_;              // runs spawn() for a restarted runner
   result<void> spawn_outcome_;       // written by the starter before it ends

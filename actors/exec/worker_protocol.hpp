@@ -3,17 +3,20 @@
 // command line, the layout of the shared-memory region that carries one job's tensors, and
 // the messages they exchange over caf::io on loopback.
 //
-//   parent -> worker   (worker_job_atom, seq, fault)      run the plan once on the region;
+//   parent -> worker   (worker_job_atom, seq, fault, key) run the plan once on the region;
 //                                                           fault (worker_fault): die of a
-//                                                           segfault or hang first
+//                                                           segfault or hang first; key: see
+//                                                           below
 //   worker -> parent   (worker_done_atom, seq, device_time_ns, begin_ns, end_ns)
 //                      (worker_fail_atom, seq, errc as int32, message)
 //
 // Every field is a type CAF serialises without registration (atoms, integers, bool,
 // std::string), so neither side adds message types. The worker's stdout carries one line,
 // "port N" once its actor is published or "error: ..." when it could not start; its stdin
-// is the lifeline: a pipe whose write end only the parent holds. The worker exits at its
-// end of file, so it never outlives the parent.
+// is the lifeline: a pipe whose write end only the parent holds. Its first 8 bytes are the
+// worker's key, a random number every job message must carry: the worker's port is open
+// to any local process, and only its parent knows the key. Then the worker exits at the
+// pipe's end of file, so it never outlives the parent.
 //
 // Pure declarations and arithmetic; no threads.
 #pragma once

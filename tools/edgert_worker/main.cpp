@@ -47,6 +47,7 @@ struct worker_job {
   std::unique_ptr<exec::plan_runner> runner;
   std::vector<const void*> inputs;  // into the shared region
   std::vector<void*> outputs;
+  std::uint64_t key = 0;  // from the lifeline; every job must carry it
 };
 
 [[noreturn]] void fail_start(const std::string& why) {
@@ -70,6 +71,18 @@ struct worker_job {
 // The injected hang: the job never ends; the parent's watchdog kills the process.
 [[noreturn]] void hang_now() {
   for (;;) ::pause();
+}
+
+bool read_exactly(int fd, void* into, std::size_t bytes) {
+  auto* at = static_cast<char*>(into);
+  while (bytes > 0) {
+    const auto n = ::read(fd, at, bytes);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 std::vector<std::size_t> sizes(const std::string& list) {
@@ -99,7 +112,11 @@ std::string read_fd(int fd) {
 caf::behavior job_actor(caf::event_based_actor* self, worker_job* job) {
   self->set_default_handler(caf::drop);
   return {
-      [=](exec::worker_job_atom, std::uint64_t seq, std::int32_t fault) -> caf::message {
+      [=](exec::worker_job_atom, std::uint64_t seq, std::int32_t fault, std::uint64_t key) -> caf::message {
+        if (key != job->key)  // not from the parent: no job, no injected fault
+          return caf::make_message(exec::worker_fail_atom::value, seq,
+                                   static_cast<std::int32_t>(errc::invalid_argument),
+                                   std::string("this worker only takes jobs from its parent"));
         if (fault == static_cast<std::int32_t>(exec::worker_fault::crash)) crash_now();
         if (fault == static_cast<std::int32_t>(exec::worker_fault::hang)) hang_now();
         try {
@@ -131,6 +148,7 @@ int main(int argc, char** argv) {
   const std::string name = args["name"];
 
   worker_job job;
+  if (!read_exactly(STDIN_FILENO, &job.key, sizeof job.key)) fail_start("the parent sent no key");
   std::size_t region_bytes = 0;
   void* region = nullptr;
   try {

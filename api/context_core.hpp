@@ -65,6 +65,8 @@ struct context_core {
   std::mutex sim_mutex;
   std::map<std::string, driver_actor> sim_drivers;
   std::optional<std::vector<driver_actor>> sim_driver_list;  // every simulated board's, once listed
+  /// Held while SimControl moves virtual time, so two threads cannot move it backwards.
+  std::mutex sim_time_mutex;
 
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<caf::scoped_actor>> idle_requesters;

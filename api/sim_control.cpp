@@ -292,6 +292,7 @@ std::chrono::nanoseconds SimControl::now() const { return require_clock(*core_).
 std::chrono::nanoseconds SimControl::step(std::chrono::nanoseconds limit) {
   open_call call{*core_};
   auto& clock = require_clock(*core_);
+  std::lock_guard<std::mutex> moving(core_->sim_time_mutex);
   const auto now = clock.now();
   auto polled = poll_boards(*core_);
   if (limit <= now) return now;

@@ -19,8 +19,11 @@
 // scoped_actor is created on that thread at the first job and lives with the runner. It
 // waits for each job's answer without a deadline of its own: the driver answers every job
 // it accepts (done, failed, failed by a board reset, or timed out by its watchdog), and
-// the data in flight belongs to the job until then. The actor system must outlive the
-// runner (the serving core keeps it alive).
+// the data in flight belongs to the job until then. A compute still running when its job
+// is answered (a watchdog timeout) keeps this thread until it returns, because it uses
+// the request's buffers; host code that may never return belongs in a worker process
+// (process isolation), whose own real-time watchdog kills it. The actor system must
+// outlive the runner (the serving core keeps it alive).
 #pragma once
 
 #include <chrono>

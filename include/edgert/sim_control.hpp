@@ -9,7 +9,8 @@
 //
 // Ownership and threads: a SimControl is a handle sharing its Context's core; it may be
 // copied and used from any thread. Calls after the Context is released throw Closed.
-// Moving virtual time is meant for one controlling thread (a test or a scenario).
+// Moving virtual time is meant for one controlling thread (a test or a scenario); calls
+// from several threads are serialised, so time never moves backwards.
 #pragma once
 
 #include <chrono>

@@ -157,7 +157,9 @@ void attempt_reset(device_pointer self) {
 
 void fault_driver_error(device_pointer self, const caf::error& e) {
   auto f = from_caf_error(e);
-  enter(self, device_state::faulted, "driver error: " + f.message);
+  const std::string reason = "driver error: " + f.message;
+  leave_service(self, reason);
+  enter(self, device_state::faulted, reason);
 }
 
 // Waits for a pending configuration to settle, then moves configuring -> ready.
@@ -174,9 +176,11 @@ void await_settled(device_pointer self) {
           [=](caf::error& e) {
             if (self->state.current == device_state::configuring) {
               auto f = from_caf_error(e);
-              enter(self, device_state::faulted,
-                    f.code == errc::timeout ? "configuration never settled"
-                                            : "configuration failed: " + f.message);
+              const std::string reason = f.code == errc::timeout
+                                             ? "configuration never settled"
+                                             : "configuration failed: " + f.message;
+              leave_service(self, reason);
+              enter(self, device_state::faulted, reason);
             }
           });
 }

@@ -140,15 +140,16 @@ std::vector<Tensor> tensor_views(const std::vector<TensorInfo>& infos, const edg
   views.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const auto& info = infos[i];
-    const std::string which = std::string(what) + " " + std::to_string(i) + " ('" + info.name + "')";
+    // Named only when something is wrong: the common case builds no text.
+    auto which = [&] { return std::string(what) + " " + std::to_string(i) + " ('" + info.name + "')"; };
     if (info.elements() < 0)
-      throw InvalidArgument(which + " has shape " + to_string(info.shape) +
+      throw InvalidArgument(which() + " has shape " + to_string(info.shape) +
                             " with a dimension unknown before run time");
     if (given[i].size_bytes != info.size_bytes())
-      throw InvalidArgument(which + " needs a buffer of " + std::to_string(info.size_bytes()) +
+      throw InvalidArgument(which() + " needs a buffer of " + std::to_string(info.size_bytes()) +
                             " bytes, " + std::to_string(given[i].size_bytes) + " given");
     if (given[i].data == nullptr && info.size_bytes() != 0)
-      throw InvalidArgument(which + " has a NULL buffer");
+      throw InvalidArgument(which() + " has a NULL buffer");
     views.push_back(Tensor::view(info.dtype, info.shape, given[i].data));
   }
   return views;

@@ -1,10 +1,14 @@
 #include "scenario_holder.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <vector>
 
@@ -34,7 +38,9 @@ std::string spawn_lease_holder(const holder_command& command, pid_t& pid) {
   argv.push_back(nullptr);
 
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return "internal_error";
+  // Close-on-exec: no other child (a worker process started meanwhile) may hold the write
+  // end, or the holder's exit would never read as end of file.
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return "internal_error";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
@@ -48,10 +54,20 @@ std::string spawn_lease_holder(const holder_command& command, pid_t& pid) {
     return "internal_error";
   }
   // The holder prints "connected ..." once it holds the lease, or fails and exits (EOF).
+  // Bounded: a holder that says nothing within 30 s is killed and counts as a failure.
   std::string output;
   char buffer[256];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (output.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{pipe_fds[0], POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) == 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
     const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     output.append(buffer, static_cast<std::size_t>(n));
   }

@@ -56,12 +56,6 @@ DeviceInfo to_public(device_status s) {
   return out;
 }
 
-// A call into the runtime: holds the context open for its duration.
-struct open_call {
-  explicit open_call(context_core& core) : guard(core.lifetime) { core.check_open(); }
-  std::shared_lock<std::shared_mutex> guard;
-};
-
 }  // namespace
 
 Context::Context(ContextOptions options) : core_(std::make_shared<context_core>()) {

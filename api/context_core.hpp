@@ -142,4 +142,11 @@ struct context_core {
   void shutdown();
 };
 
+/// Held for the length of one facade call: the context cannot be released meanwhile, and
+/// a released one throws Closed. On the calling thread, for that call only.
+struct open_call {
+  explicit open_call(context_core& core) : guard(core.lifetime) { core.check_open(); }
+  std::shared_lock<std::shared_mutex> guard;
+};
+
 }  // namespace edgert

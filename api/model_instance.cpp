@@ -272,8 +272,7 @@ ModelInstance Connection::load_model_instance(const Model& model, ModelInstanceO
                           " sub-device(s); " + std::to_string(options.num_sub_devices) + " requested");
   if (options.num_runtimes == 0 || options.num_runtimes > 65535)
     throw InvalidArgument("num_runtimes must be 1 to 65535");
-  std::shared_lock<std::shared_mutex> open(core_->lifetime);
-  core_->check_open();
+  open_call call{*core_};
   const auto info = core_->device_info(device_);
   const unsigned subs = options.num_sub_devices ? options.num_sub_devices
                                                 : static_cast<unsigned>(sub_devices_.size());

@@ -21,12 +21,6 @@ namespace edgert {
 
 namespace {
 
-// A call into the runtime: holds the context open for its duration.
-struct open_call {
-  explicit open_call(context_core& core) : guard(core.lifetime) { core.check_open(); }
-  std::shared_lock<std::shared_mutex> guard;
-};
-
 sim::fault_kind to_sim(FaultKind kind) {
   switch (kind) {
     case FaultKind::job_hang: return sim::fault_kind::job_hang;

@@ -45,10 +45,7 @@ std::shared_ptr<caf::actor_system> shared_io_system() {
   std::lock_guard<std::mutex> guard(mutex);
   if (auto alive = current.lock()) return alive;
   auto holder = std::make_shared<io_system>();
-  holder->config.load<caf::io::middleman>();
-  holder->config.set("scheduler.policy", caf::atom("sharing"));
-  holder->config.set("scheduler.max-threads", static_cast<std::size_t>(1));
-  holder->config.set("middleman.workers", static_cast<std::size_t>(0));
+  configure_worker_link(holder->config);
   holder->system = std::make_unique<caf::actor_system>(holder->config);
   std::shared_ptr<caf::actor_system> made(holder, holder->system.get());
   current = made;

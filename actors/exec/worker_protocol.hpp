@@ -18,14 +18,16 @@
 // to any local process, and only its parent knows the key. Then the worker exits at the
 // pipe's end of file, so it never outlives the parent.
 //
-// Pure declarations and arithmetic; no threads.
+// Declarations, arithmetic and configuration; no threads.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
 
 namespace edgert::exec {
 
@@ -39,6 +41,16 @@ enum class worker_fault : std::int32_t {
   crash = 1,  // the worker dies of a real segfault
   hang = 2,   // the worker never answers (until its parent's watchdog kills it)
 };
+
+/// The actor-system settings of both ends of a worker link (call before constructing the
+/// system): the io module, and one scheduler thread with the sharing policy and no extra
+/// io workers, which halve a loopback round trip against CAF's defaults (team notes).
+inline void configure_worker_link(caf::actor_system_config& config) {
+  config.load<caf::io::middleman>();
+  config.set("scheduler.policy", caf::atom("sharing"));
+  config.set("scheduler.max-threads", static_cast<std::size_t>(1));
+  config.set("middleman.workers", static_cast<std::size_t>(0));
+}
 
 /// The shared-memory region (a memfd) arrives as this descriptor in the worker.
 constexpr int worker_shm_fd = 3;

@@ -196,10 +196,7 @@ int main(int argc, char** argv) {
   }
 
   caf::actor_system_config config;
-  config.load<caf::io::middleman>();
-  config.set("scheduler.policy", caf::atom("sharing"));
-  config.set("scheduler.max-threads", static_cast<std::size_t>(1));
-  config.set("middleman.workers", static_cast<std::size_t>(0));
+  exec::configure_worker_link(config);
   caf::actor_system system{config};
   auto actor = system.spawn(job_actor, &job);
   auto port = system.middleman().publish(actor, 0, "127.0.0.1", true);

@@ -144,12 +144,23 @@ void check_qlinear_conv(const conv_case& c) {
   const conv_params p = make_params(c);
   auto g = test::load(qlinear_conv_model(c, p));
   std::map<std::string, tensor> in{{"x", random_q8(c.act, {1, c.C, c.H, c.W}, c.seed + 7)}};
-  for (int threads : {1, 2}) {
-    plan_options o;
-    o.threads = threads;
-    auto planned = test::check_against_oracle(g, in, o);
-    CHECK(planned->describe().find("int8:onednn") != std::string::npos);
+  // Both convolution paths, whichever the CPU would pick: oneDNN's native int8 (on VNNI)
+  // and the float accumulation that EDGERT_INT8_NATIVE=0 forces.
+  for (bool native_allowed : {true, false}) {
+    if (native_allowed)
+      unsetenv("EDGERT_INT8_NATIVE");
+    else
+      setenv("EDGERT_INT8_NATIVE", "0", 1);
+    for (int threads : {1, 2}) {
+      INFO("native allowed: " << native_allowed << " threads: " << threads);
+      plan_options o;
+      o.threads = threads;
+      auto planned = test::check_against_oracle(g, in, o);
+      CHECK(planned->describe().find("int8:onednn") != std::string::npos);
+      if (!native_allowed) CHECK(planned->describe().find("int8:onednn-s8") == std::string::npos);
+    }
   }
+  unsetenv("EDGERT_INT8_NATIVE");
 }
 
 bool same_bytes(const tensor& a, const tensor& b) {

@@ -7,14 +7,20 @@
 // matches layers whose per-channel bound max|x - z_x| * sum|w - z_w| stays within 2^24, so
 // the float accumulators are the exact int32 sums in any summation order (wider layers split
 // each weight into w = 16 * hi + lo and run both halves, each within the bound). The int32
-// bias and the requantization (exact_scale) follow in this file's loops. Gemm/MatMul, pooling
-// and Add are plain loops.
+// bias and the requantization (exact_scale) follow in this file's loops. On CPUs with VNNI
+// (AVX512-VNNI, AVX-VNNI), whose u8 x s8 dot products accumulate into int32 without
+// saturating, a convolution whose weights fit int8 runs instead on oneDNN's native int8
+// convolution straight from the NHWC activations (zero point as a oneDNN attribute) into
+// int32 accumulators: exact as well, with neither the float conversions nor a split.
+// Gemm/MatMul, pooling and Add are plain loops.
 //
 // Ownership and threads: steps are plan-owned and immutable; each executor instantiates its
 // own oneDNN memories and stream. Steps run on the executor's thread (oneDNN's OpenMP pool
 // for the convolution).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -73,9 +79,11 @@ class qconv_step final : public step {
   std::size_t src_elems = 0, pixels_out = 0, scratchpad = 0;
   std::int64_t M = 0;
   bool split = false;
+  bool native = false;                // oneDNN int8 convolution into int32 (VNNI)
+  std::int32_t src_zero_point = 0;    // native: passed to oneDNN when not zero
   std::vector<double> bias_d, mul_d;  // per output channel: int32 bias, float64 multiplier
 
-  std::size_t src_bytes() const { return (src_elems * 4 + 63) / 64 * 64; }
+  std::size_t src_bytes() const { return native ? 0 : (src_elems * 4 + 63) / 64 * 64; }
   std::size_t dst_bytes() const { return (pixels_out * static_cast<std::size_t>(split ? 2 * M : M) * 4 + 63) / 64 * 64; }
   std::size_t scratch_bytes() const override { return src_bytes() + dst_bytes() + scratchpad; }
 
@@ -86,7 +94,9 @@ class qconv_step final : public step {
       src_f_ = reinterpret_cast<float*>(base);
       dst_f_ = reinterpret_cast<float*>(base + s.src_bytes());
       row_.resize(static_cast<std::size_t>(s.M));
-      src_ = onednn::memory(s.src_desc, onednn::cpu_engine(), src_f_);
+      // Native: the source is the step's input buffer itself, set at each run.
+      src_ = s.native ? onednn::memory(s.src_desc, onednn::cpu_engine(), DNNL_MEMORY_NONE)
+                      : onednn::memory(s.src_desc, onednn::cpu_engine(), src_f_);
       dst_ = onednn::memory(s.dst_desc, onednn::cpu_engine(), dst_f_);
       if (s.scratchpad)
         pad_ = onednn::memory(onednn::memory::desc({static_cast<onednn::memory::dim>(s.scratchpad)},
@@ -97,11 +107,19 @@ class qconv_step final : public step {
       args_.push_back({DNNL_ARG_WEIGHTS, s.weights.get()});
       args_.push_back({DNNL_ARG_DST, dst_.get()});
       if (s.scratchpad) args_.push_back({DNNL_ARG_SCRATCHPAD, pad_.get()});
+      if (s.native && s.src_zero_point != 0) {
+        zero_point_ = s.src_zero_point;
+        zp_ = onednn::memory(onednn::memory::desc({1}, onednn::memory::data_type::s32,
+                                                  onednn::memory::format_tag::a),
+                             onednn::cpu_engine(), &zero_point_);
+        args_.push_back({DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zp_.get()});
+      }
     }
     result<void> run(run_context& rc) override {
       const qgroup& q = *s_.q;
       const void* x = rc.address[s_.reads[0]];
       void* y = rc.address[s_.writes[0]];
+      if (s_.native) return run_native(x, y);
       const float zx = static_cast<float>(q.in[0].zero_point);
       if (q.in[0].type == dtype::i8) {
         const auto* xs = static_cast<const std::int8_t*>(x);
@@ -143,11 +161,42 @@ class qconv_step final : public step {
     }
 
    private:
+    // oneDNN's int8 convolution from x into int32 accumulators, then the same requantization.
+    result<void> run_native(const void* x, void* y) {
+      const qgroup& q = *s_.q;
+      if (dnnl_memory_set_data_handle(src_.get(), const_cast<void*>(x)) != dnnl_success ||
+          dnnl_primitive_execute(s_.primitive.get(), stream_.get(), static_cast<int>(args_.size()),
+                                 args_.data()) != dnnl_success)
+        return fail(errc::internal_error, s_.label + ": oneDNN could not run the int8 convolution");
+      const std::int64_t M = s_.M;
+      const bool shared = q.scales.size() == 1;
+      const auto* accumulators = reinterpret_cast<const std::int32_t*>(dst_f_);
+      std::int32_t* row = row_.data();
+      for (std::size_t p = 0; p < s_.pixels_out; ++p) {
+        const std::int32_t* acc = accumulators + p * static_cast<std::size_t>(M);
+        if (int8::requant_row(acc, M, s_.bias_d.data(), s_.mul_d.data(), q.out.zero_point, q.lo, q.hi, row))
+          for (std::int64_t c = 0; c < M; ++c)
+            row[c] = saturate(q.scales[shared ? 0 : static_cast<std::size_t>(c)].rescale(
+                                  std::int64_t{acc[c]} + q.bias[static_cast<std::size_t>(c)]) +
+                                  q.out.zero_point,
+                              q.lo, q.hi);
+        if (q.out.type == dtype::i8) {
+          auto* out = static_cast<std::int8_t*>(y) + p * static_cast<std::size_t>(M);
+          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::int8_t>(row[c]);
+        } else {
+          auto* out = static_cast<std::uint8_t*>(y) + p * static_cast<std::size_t>(M);
+          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::uint8_t>(row[c]);
+        }
+      }
+      return {};
+    }
+
     const qconv_step& s_;
     dnnl::stream stream_;
     float* src_f_ = nullptr;
     float* dst_f_ = nullptr;
-    onednn::memory src_, dst_, pad_;
+    onednn::memory src_, dst_, pad_, zp_;
+    std::int32_t zero_point_ = 0;  // what zp_ points at
     std::vector<dnnl_exec_arg_t> args_;
     std::vector<std::int32_t> row_;  // one output pixel's requantized channels
   };
@@ -161,6 +210,66 @@ class qconv_step final : public step {
   }
 };
 
+// True when oneDNN's int8 convolutions accumulate exactly here: VNNI's u8 x s8 dot products
+// (AVX512-VNNI, AVX-VNNI) add into int32 without the int16 saturation of older paths.
+bool exact_int8_dot_products() {
+  const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  return (isa & static_cast<unsigned>(dnnl_cpu_isa_avx512_core_vnni & ~dnnl_cpu_isa_avx512_core)) != 0 ||
+         (isa & static_cast<unsigned>(dnnl_cpu_isa_avx2_vnni & ~dnnl_cpu_isa_avx2)) != 0;
+}
+
+// Builds s as oneDNN's native int8 convolution (NHWC u8/s8 source, s8 weights, s32
+// accumulators); false when the layer or the CPU does not allow it exactly, or oneDNN
+// offers only its reference implementation.
+bool build_native_conv(qconv_step& s, const qgroup& q, dtype src_type, const dnnl::memory::dims& src_dims,
+                       const dnnl::memory::dims& w_dims, const dnnl::memory::dims& dst_dims,
+                       const dnnl::memory::dims& strides, const dnnl::memory::dims& dil,
+                       const dnnl::memory::dims& pl, const dnnl::memory::dims& pr, std::int64_t per) {
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  static const bool exact_here = exact_int8_dot_products();
+  if (!exact_here) return false;
+  // EDGERT_INT8_NATIVE=0 keeps every convolution on the float path (tests cover both).
+  if (const char* allowed = std::getenv("EDGERT_INT8_NATIVE"); allowed && std::string(allowed) == "0")
+    return false;
+  if (per * 255 * 255 >= (std::int64_t{1} << 31)) return false;  // int32 accumulators could overflow
+  for (auto w : q.weights)
+    if (w < -128 || w > 127) return false;
+  try {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const std::int32_t zx = q.in[0].zero_point;
+    if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    const memory::desc src_d(src_dims, src_type == dtype::i8 ? memory::data_type::s8 : memory::data_type::u8,
+                             tag::nhwc);
+    const memory::desc dst_d(dst_dims, memory::data_type::s32, tag::nhwc);
+    const memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      src_d, w_any, dst_d, strides, dil, pl, pr);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, onednn::cpu_engine());
+    const std::string implementation = onednn::implementation(pd);
+    if (implementation.find("ref") != std::string::npos) return false;
+    std::vector<std::int8_t> w8(q.weights.begin(), q.weights.end());
+    memory plain(memory::desc(w_dims, memory::data_type::s8, w_dims.size() == 5 ? tag::goihw : tag::oihw),
+                 onednn::cpu_engine(), w8.data());
+    memory weights(pd.weights_desc(), onednn::cpu_engine());
+    dnnl::stream stream(onednn::cpu_engine());
+    dnnl::reorder(plain, weights).execute(stream, plain, weights);
+    stream.wait();
+    s.primitive = dnnl::convolution_forward(pd);
+    s.src_desc = src_d;
+    s.dst_desc = dst_d;
+    s.scratchpad = pd.scratchpad_desc().get_size();
+    s.weights = weights;
+    s.native = true;
+    s.src_zero_point = zx;
+    s.backend = "int8:onednn-s8:" + implementation;
+    return true;
+  } catch (const dnnl::error&) {
+    return false;  // the float path below is always there
+  }
+}
+
 result<bool> lower_conv(const node_group& g, lowering_context& ctx) {
   const qgroup& q = *g.q;
   const node& n = ctx.model().nodes[static_cast<std::size_t>(q.anchor)];
@@ -172,59 +281,69 @@ result<bool> lower_conv(const node_group& g, lowering_context& ctx) {
   const std::vector<std::int64_t> in(x.shape.begin() + 2, x.shape.end()), kernel(ws.begin() + 2, ws.end());
   auto geo = spatial::resolve(kctx, in, kernel, {});
   if (!geo) return geo.error();
-  // Split weights when one pass could leave the exact range of float32 (see the file comment).
-  const std::int64_t per = static_cast<std::int64_t>(q.weights.size()) / M;
-  const std::int64_t xmax = std::max(q.in[0].zero_point - (q.in[0].type == dtype::i8 ? -128 : 0),
-                                     (q.in[0].type == dtype::i8 ? 127 : 255) - q.in[0].zero_point);
-  std::int64_t worst = 0;
-  for (std::int64_t c = 0; c < M; ++c) {
-    std::int64_t l1 = 0;
-    for (std::int64_t k = 0; k < per; ++k) l1 += std::abs(q.weights[static_cast<std::size_t>(c * per + k)]);
-    worst = std::max(worst, l1);
-  }
-  const bool split = worst * xmax > (std::int64_t{1} << 24);
-  if (split && group != 1) return fail(errc::internal_error, "int8 conv: a grouped convolution needs a weight split");
-  const std::int64_t Mout = split ? 2 * M : M;
-  std::vector<float> w(static_cast<std::size_t>(Mout * per));
-  for (std::int64_t c = 0; c < M; ++c)
-    for (std::int64_t k = 0; k < per; ++k) {
-      const std::int32_t v = q.weights[static_cast<std::size_t>(c * per + k)];
-      if (!split) {
-        w[static_cast<std::size_t>(c * per + k)] = static_cast<float>(v);
-      } else {
-        const std::int32_t lo = ((v + 8) & 15) - 8;
-        w[static_cast<std::size_t>(c * per + k)] = static_cast<float>((v - lo) / 16);
-        w[static_cast<std::size_t>((M + c) * per + k)] = static_cast<float>(lo);
-      }
-    }
   using dnnl::memory;
   using tag = memory::format_tag;
+  const std::int64_t per = static_cast<std::int64_t>(q.weights.size()) / M;
   memory::dims src_dims(x.shape.begin(), x.shape.end());
-  memory::dims dst_dims{x.shape[0], Mout, geo->out[0], geo->out[1]};
-  memory::dims w_dims = group > 1 ? memory::dims{group, M / group, Cg} : memory::dims{Mout, Cg};
-  w_dims.insert(w_dims.end(), kernel.begin(), kernel.end());
   memory::dims strides(geo->strides.begin(), geo->strides.end()), dil, pl(geo->pad_begin.begin(), geo->pad_begin.end()),
       pr(geo->pad_end.begin(), geo->pad_end.end());
   for (auto d : geo->dilations) dil.push_back(d - 1);
+  auto weight_dims = [&](std::int64_t out_channels) {
+    memory::dims w_dims = group > 1 ? memory::dims{group, M / group, Cg} : memory::dims{out_channels, Cg};
+    w_dims.insert(w_dims.end(), kernel.begin(), kernel.end());
+    return w_dims;
+  };
   auto s = std::make_unique<qconv_step>();
-  try {
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const memory::desc src_d(src_dims, memory::data_type::f32, tag::nhwc);
-    const memory::desc dst_d(dst_dims, memory::data_type::f32, tag::nhwc);
-    const memory::desc w_any(w_dims, memory::data_type::f32, tag::any);
-    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_d,
-                                      w_any, dst_d, strides, dil, pl, pr);
-    dnnl::convolution_forward::primitive_desc pd(d, attr, onednn::cpu_engine());
-    s->primitive = dnnl::convolution_forward(pd);
-    s->src_desc = src_d;
-    s->dst_desc = dst_d;
-    s->scratchpad = pd.scratchpad_desc().get_size();
-    s->weights = onednn::reorder_to(onednn::make_memory(onednn::plain_desc(shape_t(w_dims.begin(), w_dims.end())), w),
-                                    pd.weights_desc());
-    s->backend = "int8:onednn-f32-exact:" + onednn::implementation(pd);
-  } catch (const dnnl::error& e) {
-    return fail(errc::internal_error, std::string("int8 conv: oneDNN: ") + e.what());
+  const bool native = build_native_conv(*s, q, x.type, src_dims, weight_dims(M),
+                                        memory::dims{x.shape[0], M, geo->out[0], geo->out[1]}, strides, dil,
+                                        pl, pr, per);
+  bool split = false;
+  if (!native) {
+    // Split weights when one pass could leave the exact range of float32 (see the file comment).
+    const std::int64_t xmax = std::max(q.in[0].zero_point - (q.in[0].type == dtype::i8 ? -128 : 0),
+                                       (q.in[0].type == dtype::i8 ? 127 : 255) - q.in[0].zero_point);
+    std::int64_t worst = 0;
+    for (std::int64_t c = 0; c < M; ++c) {
+      std::int64_t l1 = 0;
+      for (std::int64_t k = 0; k < per; ++k) l1 += std::abs(q.weights[static_cast<std::size_t>(c * per + k)]);
+      worst = std::max(worst, l1);
+    }
+    split = worst * xmax > (std::int64_t{1} << 24);
+    if (split && group != 1) return fail(errc::internal_error, "int8 conv: a grouped convolution needs a weight split");
+    const std::int64_t Mout = split ? 2 * M : M;
+    std::vector<float> w(static_cast<std::size_t>(Mout * per));
+    for (std::int64_t c = 0; c < M; ++c)
+      for (std::int64_t k = 0; k < per; ++k) {
+        const std::int32_t v = q.weights[static_cast<std::size_t>(c * per + k)];
+        if (!split) {
+          w[static_cast<std::size_t>(c * per + k)] = static_cast<float>(v);
+        } else {
+          const std::int32_t lo = ((v + 8) & 15) - 8;
+          w[static_cast<std::size_t>(c * per + k)] = static_cast<float>((v - lo) / 16);
+          w[static_cast<std::size_t>((M + c) * per + k)] = static_cast<float>(lo);
+        }
+      }
+    const memory::dims dst_dims{x.shape[0], Mout, geo->out[0], geo->out[1]};
+    const memory::dims w_dims = weight_dims(Mout);
+    try {
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const memory::desc src_d(src_dims, memory::data_type::f32, tag::nhwc);
+      const memory::desc dst_d(dst_dims, memory::data_type::f32, tag::nhwc);
+      const memory::desc w_any(w_dims, memory::data_type::f32, tag::any);
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_d,
+                                        w_any, dst_d, strides, dil, pl, pr);
+      dnnl::convolution_forward::primitive_desc pd(d, attr, onednn::cpu_engine());
+      s->primitive = dnnl::convolution_forward(pd);
+      s->src_desc = src_d;
+      s->dst_desc = dst_d;
+      s->scratchpad = pd.scratchpad_desc().get_size();
+      s->weights = onednn::reorder_to(onednn::make_memory(onednn::plain_desc(shape_t(w_dims.begin(), w_dims.end())), w),
+                                      pd.weights_desc());
+      s->backend = "int8:onednn-f32-exact:" + onednn::implementation(pd);
+    } catch (const dnnl::error& e) {
+      return fail(errc::internal_error, std::string("int8 conv: oneDNN: ") + e.what());
+    }
   }
   s->q = g.q;
   s->M = M;

@@ -70,7 +70,53 @@ __attribute__((target("avx2"))) bool avx2_row(const float* acc, bool split, std:
   return any;
 }
 
+bool scalar_row_i32(const std::int32_t* acc, std::int64_t M, const double* bias, const double* mul, double zp,
+                    double lo, double hi, std::int32_t* row) {
+  int near = 0;
+  for (std::int64_t c = 0; c < M; ++c) {
+    double t = (static_cast<double>(acc[c]) + bias[c]) * mul[c];
+    t = t < -kCap ? -kCap : (t > kCap ? kCap : t);
+    const double r = (t + kMagic) - kMagic;
+    const double d = t - r;
+    near |= (d > kTie) | (d < -kTie);
+    double y = r + zp;
+    y = y < lo ? lo : (y > hi ? hi : y);
+    row[c] = static_cast<std::int32_t>(y);
+  }
+  return near != 0;
+}
+
+__attribute__((target("avx2"))) bool avx2_row_i32(const std::int32_t* acc, std::int64_t M, const double* bias,
+                                                   const double* mul, double zp, double lo, double hi,
+                                                   std::int32_t* row) {
+  const __m256d cap = _mm256_set1_pd(kCap), ncap = _mm256_set1_pd(-kCap), tie = _mm256_set1_pd(kTie);
+  const __m256d vzp = _mm256_set1_pd(zp), vlo = _mm256_set1_pd(lo), vhi = _mm256_set1_pd(hi);
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  __m256d near = _mm256_setzero_pd();
+  std::int64_t c = 0;
+  for (; c + 4 <= M; c += 4) {
+    const __m256d a = _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + c)));
+    __m256d t = _mm256_mul_pd(_mm256_add_pd(a, _mm256_loadu_pd(bias + c)), _mm256_loadu_pd(mul + c));
+    t = _mm256_min_pd(_mm256_max_pd(t, ncap), cap);
+    const __m256d r = _mm256_round_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256d d = _mm256_andnot_pd(sign, _mm256_sub_pd(t, r));
+    near = _mm256_or_pd(near, _mm256_cmp_pd(d, tie, _CMP_GT_OQ));
+    const __m256d y = _mm256_min_pd(_mm256_max_pd(_mm256_add_pd(r, vzp), vlo), vhi);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(row + c), _mm256_cvtpd_epi32(y));
+  }
+  bool any = _mm256_movemask_pd(near) != 0;
+  if (c < M) any = scalar_row_i32(acc + c, M - c, bias + c, mul + c, zp, lo, hi, row + c) || any;
+  return any;
+}
+
 }  // namespace
+
+bool requant_row(const std::int32_t* acc, std::int64_t M, const double* bias, const double* mul, double zp,
+                 double lo, double hi, std::int32_t* row) {
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  return has_avx2 ? avx2_row_i32(acc, M, bias, mul, zp, lo, hi, row)
+                  : scalar_row_i32(acc, M, bias, mul, zp, lo, hi, row);
+}
 
 bool requant_row(const float* acc, bool split, std::int64_t M, const double* bias, const double* mul, double zp,
                  double lo, double hi, std::int32_t* row) {

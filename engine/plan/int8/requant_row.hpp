@@ -11,5 +11,8 @@ namespace edgert::engine::planning::int8 {
 
 bool requant_row(const float* acc, bool split, std::int64_t M, const double* bias, const double* mul,
                  double zero_point, double lo, double hi, std::int32_t* row);
+/// The same over int32 accumulators (oneDNN's native int8 convolution), never split.
+bool requant_row(const std::int32_t* acc, std::int64_t M, const double* bias, const double* mul,
+                 double zero_point, double lo, double hi, std::int32_t* row);
 
 }  // namespace edgert::engine::planning::int8

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -349,12 +350,28 @@ result<void> process_runner::connect() {
   if (line.rfind("port ", 0) != 0 || (port = static_cast<unsigned>(std::atoi(line.c_str() + 5))) == 0 ||
       port > 65535)
     return die(errc::internal_error, who + " answered '" + line + "' instead of its port");
-  auto worker = controls_->system().middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(port));
+  // Connect through the middleman actor, bounded by what is left of the start time
+  // (middleman().remote_actor() would wait without a deadline for a worker that stalls).
+  auto& system = controls_->system();
+  const auto left = std::max(std::chrono::milliseconds(1),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()));
+  caf::actor worker;
+  std::string failure = "no answer within the start time of " + std::to_string(spec_.start_timeout.count()) + " ms";
+  {
+    caf::scoped_actor self{system, true};
+    self->request(system.middleman().actor_handle(), left, caf::connect_atom_v, std::string("127.0.0.1"),
+                  static_cast<std::uint16_t>(port))
+        .receive(
+            [&](caf::node_id&, caf::strong_actor_ptr& found, std::set<std::string>&) {
+              worker = caf::actor_cast<caf::actor>(std::move(found));
+            },
+            [&](caf::error& e) { failure = system.render(e); });
+  }
   if (!worker)
-    return die(errc::connection_error, who + ": cannot connect to port " + std::to_string(port) +
-                                           ": " + controls_->system().render(worker.error()));
+    return die(errc::connection_error, who + ": cannot connect to port " + std::to_string(port) + ": " + failure +
+                                           "; " + reap_and_describe(true));
   remote_ = std::make_unique<remote>();
-  remote_->worker = std::move(*worker);
+  remote_->worker = std::move(worker);
   return {};
 }
 

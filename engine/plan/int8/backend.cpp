@@ -18,6 +18,7 @@
 // own oneDNN memories and stream. Steps run on the executor's thread (oneDNN's OpenMP pool
 // for the convolution).
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -529,34 +530,44 @@ class qadd_step final : public stateless_step {
  public:
   std::shared_ptr<const qgroup> q;
   std::size_t count = 0;
-  result<void> execute(run_context& rc) const override {
-    const void* a = rc.address[reads[0]];
-    const void* b = rc.address[reads[1]];
-    void* y = rc.address[writes[0]];
-    const bool as = q->in[0].type == dtype::i8, bs = q->in[1].type == dtype::i8, ys = q->out.type == dtype::i8;
-    const double ma = q->scales[0].approx(), mb = q->scales[1].approx();
-    const double za = q->in[0].zero_point, zb = q->in[1].zero_point, zy = q->out.zero_point;
-    for (std::size_t i0 = 0; i0 < count; i0 += 256) {
-      const std::size_t n = std::min<std::size_t>(256, count - i0);
-      std::int32_t out[256];
-      int near = 0;
-      for (std::size_t k = 0; k < n; ++k) {  // float64 fast pass, exact unless near a tie
-        double t = (load(a, i0 + k, as) - za) * ma + (load(b, i0 + k, bs) - zb) * mb;
-        t = t < -4194304.0 ? -4194304.0 : (t > 4194304.0 ? 4194304.0 : t);
-        const double r = (t + 6755399441055744.0) - 6755399441055744.0;
-        const double d = t - r;
-        near |= (d > 0.5 - 1e-8) | (d < -0.5 + 1e-8);
-        double v = r + zy;
-        v = v < q->lo ? q->lo : (v > q->hi ? q->hi : v);
-        out[k] = static_cast<std::int32_t>(v);
+  // (x - z) * multiplier for each of the 256 byte values of either input, made at plan
+  // time: the same float64 products the loop would compute, looked up instead.
+  std::array<double, 256> term_a{}, term_b{};
+
+  void make_terms() {
+    auto fill = [](std::array<double, 256>& t, const int8::qparams& p, double multiplier) {
+      for (int byte = 0; byte < 256; ++byte) {
+        const std::int32_t v = p.type == dtype::i8 ? static_cast<std::int8_t>(byte) : byte;
+        t[static_cast<std::size_t>(byte)] = static_cast<double>(v - p.zero_point) * multiplier;
       }
-      if (near)
-        for (std::size_t k = 0; k < n; ++k)
-          out[k] = saturate(int8::rescale_sum(q->scales[0], load(a, i0 + k, as) - q->in[0].zero_point, q->scales[1],
-                                              load(b, i0 + k, bs) - q->in[1].zero_point) +
-                                q->out.zero_point,
-                            q->lo, q->hi);
-      for (std::size_t k = 0; k < n; ++k) store(y, i0 + k, out[k], ys);
+    };
+    fill(term_a, q->in[0], q->scales[0].approx());
+    fill(term_b, q->in[1], q->scales[1].approx());
+  }
+
+  result<void> execute(run_context& rc) const override {
+    const auto* a = static_cast<const std::uint8_t*>(rc.address[reads[0]]);
+    const auto* b = static_cast<const std::uint8_t*>(rc.address[reads[1]]);
+    auto* y = static_cast<std::uint8_t*>(rc.address[writes[0]]);  // int8 or uint8: the same bits
+    const double zy = q->out.zero_point, lo = q->lo, hi = q->hi;
+    const bool as = q->in[0].type == dtype::i8, bs = q->in[1].type == dtype::i8;
+    for (std::size_t i = 0; i < count; ++i) {  // float64 fast pass, exact unless near a tie
+      double t = term_a[a[i]] + term_b[b[i]];
+      t = t < -4194304.0 ? -4194304.0 : (t > 4194304.0 ? 4194304.0 : t);
+      const double r = (t + 6755399441055744.0) - 6755399441055744.0;
+      const double d = t - r;
+      std::int32_t out;
+      if (d > 0.5 - 1e-8 || d < -0.5 + 1e-8) {
+        out = saturate(int8::rescale_sum(q->scales[0], load(a, i, as) - q->in[0].zero_point, q->scales[1],
+                                         load(b, i, bs) - q->in[1].zero_point) +
+                           q->out.zero_point,
+                       q->lo, q->hi);
+      } else {
+        double v = r + zy;
+        v = v < lo ? lo : (v > hi ? hi : v);
+        out = static_cast<std::int32_t>(v);
+      }
+      y[i] = static_cast<std::uint8_t>(out);
     }
     return {};
   }
@@ -566,6 +577,7 @@ result<bool> lower_add(const node_group& g, lowering_context& ctx) {
   const qgroup& q = *g.q;
   auto s = std::make_unique<qadd_step>();
   s->q = g.q;
+  s->make_terms();
   const value& y = ctx.val(q.output);
   s->count = static_cast<std::size_t>(element_count(y.shape));
   for (int v : q.inputs) {

@@ -272,6 +272,63 @@ TEST_CASE("planned QLinearMatMul with per-column scales is bit exact") {
   CHECK(planned->describe().find("int8:loops") != std::string::npos);
 }
 
+// DequantizeLinear(a) + DequantizeLinear(b) -> QuantizeLinear with scales a power of two
+// apart, so the exact result is integer arithmetic the test can do itself:
+// y = zy + round_half_even(((a - za) + 2 (b - zb)) / divisor), saturated.
+void check_qdq_add(dtype t, float ys, std::int32_t divisor) {
+  onnx_model m;
+  const int type = onnx_type(t);
+  const shape_t shape{1, 4, 8, 8};
+  const std::int32_t za = t == dtype::i8 ? -3 : 125, zb = t == dtype::i8 ? 6 : 130, zy = t == dtype::i8 ? -1 : 127;
+  m.input("a", shape, type);
+  m.input("b", shape, type);
+  m.initializer("as", {}, {0.25f});
+  m.initializer("bs", {}, {0.5f});
+  m.initializer("ys", {}, {ys});
+  int_initializer(m, "az", {}, type, {za});
+  int_initializer(m, "bz", {}, type, {zb});
+  int_initializer(m, "yz", {}, type, {zy});
+  m.node("DequantizeLinear", {"a", "as", "az"}, {"af"});
+  m.node("DequantizeLinear", {"b", "bs", "bz"}, {"bf"});
+  m.node("Add", {"af", "bf"}, {"sum"});
+  m.node("QuantizeLinear", {"sum", "ys", "yz"}, {"y"});
+  m.output("y", shape, type);
+  const tensor a = random_q8(t, shape, 21), b = random_q8(t, shape, 22);
+  auto planned = plan::create(test::load(m));
+  REQUIRE(planned.ok());
+  CHECK((*planned)->describe().find("int8:loops") != std::string::npos);
+  auto e = (*planned)->make_executor();
+  REQUIRE(e.ok());
+  auto out = (*e)->run({{"a", a}, {"b", b}});
+  REQUIRE(out.ok());
+  const tensor& y = out->at("y");
+  const bool is_signed = t == dtype::i8;
+  auto value = [&](const tensor& x, std::int64_t i) -> std::int32_t {
+    const std::uint8_t byte = static_cast<const std::uint8_t*>(x.raw())[i];
+    return is_signed ? static_cast<std::int8_t>(byte) : byte;
+  };
+  std::int64_t ties = 0, wrong = 0;
+  for (std::int64_t i = 0; i < y.elements(); ++i) {
+    const std::int32_t n = (value(a, i) - za) + 2 * (value(b, i) - zb);
+    std::int32_t q = n / divisor, r = n % divisor;
+    if (r < 0) { q -= 1; r += divisor; }  // floor division
+    if (2 * r > divisor || (2 * r == divisor && (q & 1))) q += 1;
+    ties += 2 * r == divisor;
+    const std::int32_t want = std::clamp(q + zy, is_signed ? -128 : 0, is_signed ? 127 : 255);
+    wrong += value(y, i) != want;
+  }
+  INFO("ties: " << ties);
+  CHECK(wrong == 0);
+  if (divisor == 2) CHECK(ties > 0);  // the tie path was taken
+}
+
+TEST_CASE("a planned QDQ Add is exact at rounding ties and away from them") {
+  for (dtype t : {dtype::u8, dtype::i8}) {
+    check_qdq_add(t, 0.5f, 2);   // y = n / 2: every odd n is a tie
+    check_qdq_add(t, 0.75f, 3);  // y = n / 3: never a tie
+  }
+}
+
 TEST_CASE("the committed quantized MNIST models run on int8 kernels and are exact at 1 and 2 threads") {
   for (const char* name : {"mnist_cnn_qdq", "mnist_cnn_qlinear"}) {
     const auto dir = std::filesystem::path(EDGERT_TEST_DATA_DIR) / "models" / name;

@@ -39,6 +39,7 @@ struct soak_options {
   std::uint64_t requests = 100'000;
   std::uint64_t seed = 42;
   unsigned in_flight = 16;                                  // per model
+  std::uint64_t crash_one_in = 1000;  // requests per injected worker crash of model c, on average
   std::chrono::milliseconds drain{std::chrono::seconds(5)};  // wait for the last completions
   std::string board_configs;                                // empty: the default
   std::string runtime_dir;                                  // empty: the default
@@ -165,9 +166,8 @@ inline soak_report run_soak(const soak_options& o) {
   const std::int64_t profiles[2][3] = {{400, 600, 800}, {500, 700, 800}};
   std::size_t next_model = 0;
   std::mt19937_64 crash_dice(o.seed);
-  constexpr std::uint64_t crash_one_in = 1000;  // requests per injected worker crash, on average
   for (std::uint64_t id = 0; id < o.requests; ++id) {
-    if (crash_dice() % crash_one_in == 0) {
+    if (o.crash_one_in > 0 && crash_dice() % o.crash_one_in == 0) {
       sim.crash_worker(*models[2]->runner);  // c's next job kills its worker
       ++report.worker_crashes;
     }

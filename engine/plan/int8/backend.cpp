@@ -211,6 +211,16 @@ class qconv_step final : public step {
   }
 };
 
+// Names a lowered step after its group (label, ops, backend unless already set) and hands
+// it to the plan.
+result<bool> emit_group_step(lowering_context& ctx, const node_group& g, std::unique_ptr<step> s) {
+  s->label = g.label(ctx.model());
+  s->op = g.ops(ctx.model());
+  if (s->backend.empty()) s->backend = "int8:loops";
+  ctx.emit(std::move(s));
+  return true;
+}
+
 // True when oneDNN's int8 convolutions accumulate exactly here: VNNI's u8 x s8 dot products
 // (AVX512-VNNI, AVX-VNNI) add into int32 without the int16 saturation of older paths.
 bool exact_int8_dot_products() {
@@ -360,10 +370,7 @@ result<bool> lower_conv(const node_group& g, lowering_context& ctx) {
   const int dst = ctx.define(q.output, activation_layout(ctx.val(q.output)));
   s->reads = {*src};
   s->writes = {dst};
-  s->label = g.label(ctx.model());
-  s->op = g.ops(ctx.model());
-  ctx.emit(std::move(s));
-  return true;
+  return emit_group_step(ctx, g, std::move(s));
 }
 
 // ---- Gemm / MatMul -------------------------------------------------------------------------
@@ -412,11 +419,7 @@ result<bool> lower_gemm(const node_group& g, lowering_context& ctx) {
   if (!src) return src.error();
   s->reads = {*src};
   s->writes = {ctx.define(q.output, layout::plain(ctx.val(q.output).shape, ctx.val(q.output).type))};
-  s->label = g.label(ctx.model());
-  s->op = g.ops(ctx.model());
-  s->backend = "int8:loops";
-  ctx.emit(std::move(s));
-  return true;
+  return emit_group_step(ctx, g, std::move(s));
 }
 
 // ---- pooling -------------------------------------------------------------------------------
@@ -517,11 +520,7 @@ result<bool> lower_pool(const node_group& g, lowering_context& ctx) {
   if (!src) return src.error();
   st->reads = {*src};
   st->writes = {ctx.define(q.output, activation_layout(y))};
-  st->label = g.label(ctx.model());
-  st->op = g.ops(ctx.model());
-  st->backend = "int8:loops";
-  ctx.emit(std::move(st));
-  return true;
+  return emit_group_step(ctx, g, std::move(st));
 }
 
 // ---- Add -----------------------------------------------------------------------------------
@@ -552,21 +551,13 @@ class qadd_step final : public stateless_step {
     const double zy = q->out.zero_point, lo = q->lo, hi = q->hi;
     const bool as = q->in[0].type == dtype::i8, bs = q->in[1].type == dtype::i8;
     for (std::size_t i = 0; i < count; ++i) {  // float64 fast pass, exact unless near a tie
-      double t = term_a[a[i]] + term_b[b[i]];
-      t = t < -4194304.0 ? -4194304.0 : (t > 4194304.0 ? 4194304.0 : t);
-      const double r = (t + 6755399441055744.0) - 6755399441055744.0;
-      const double d = t - r;
-      std::int32_t out;
-      if (d > 0.5 - 1e-8 || d < -0.5 + 1e-8) {
+      bool near = false;
+      std::int32_t out = int8::round_fast(term_a[a[i]] + term_b[b[i]], zy, lo, hi, near);
+      if (near)
         out = saturate(int8::rescale_sum(q->scales[0], load(a, i, as) - q->in[0].zero_point, q->scales[1],
                                          load(b, i, bs) - q->in[1].zero_point) +
                            q->out.zero_point,
                        q->lo, q->hi);
-      } else {
-        double v = r + zy;
-        v = v < lo ? lo : (v > hi ? hi : v);
-        out = static_cast<std::int32_t>(v);
-      }
       y[i] = static_cast<std::uint8_t>(out);
     }
     return {};
@@ -586,11 +577,7 @@ result<bool> lower_add(const node_group& g, lowering_context& ctx) {
     s->reads.push_back(*b);
   }
   s->writes = {ctx.define(q.output, activation_layout(y))};
-  s->label = g.label(ctx.model());
-  s->op = g.ops(ctx.model());
-  s->backend = "int8:loops";
-  ctx.emit(std::move(s));
-  return true;
+  return emit_group_step(ctx, g, std::move(s));
 }
 
 // ---- layout conversion of 1-byte values ----------------------------------------------------

@@ -7,25 +7,19 @@ namespace edgert::engine::planning::int8 {
 namespace {
 
 constexpr double kCap = 4194304.0;               // 2^22: saturates any 8-bit output
-constexpr double kMagic = 6755399441055744.0;    // 1.5 * 2^52: rounds to integer, ties to even
 constexpr double kTie = 0.5 - 1e-8;              // closer than this to x.5 takes the exact path
 
 bool scalar_row(const float* acc, bool split, std::int64_t M, const double* bias, const double* mul, double zp,
                 double lo, double hi, std::int32_t* row) {
-  int near = 0;
+  bool any = false;
   for (std::int64_t c = 0; c < M; ++c) {
     double a = static_cast<double>(acc[c]);
     if (split) a = a * 16.0 + static_cast<double>(acc[M + c]);
-    double t = (a + bias[c]) * mul[c];
-    t = t < -kCap ? -kCap : (t > kCap ? kCap : t);
-    const double r = (t + kMagic) - kMagic;
-    const double d = t - r;
-    near |= (d > kTie) | (d < -kTie);
-    double y = r + zp;
-    y = y < lo ? lo : (y > hi ? hi : y);
-    row[c] = static_cast<std::int32_t>(y);
+    bool near = false;
+    row[c] = round_fast((a + bias[c]) * mul[c], zp, lo, hi, near);
+    any = any || near;
   }
-  return near != 0;
+  return any;
 }
 
 __attribute__((target("avx2"))) bool avx2_row(const float* acc, bool split, std::int64_t M, const double* bias,
@@ -53,15 +47,10 @@ __attribute__((target("avx2"))) bool avx2_row(const float* acc, bool split, std:
     // The tail through the scalar pass, on pointers shifted to it.
     if (split) {
       for (; c < M; ++c) {
-        double a = static_cast<double>(acc[c]) * 16.0 + static_cast<double>(acc[M + c]);
-        double t = (a + bias[c]) * mul[c];
-        t = t < -kCap ? -kCap : (t > kCap ? kCap : t);
-        const double r = (t + kMagic) - kMagic;
-        const double dd = t - r;
-        any = any || dd > kTie || dd < -kTie;
-        double y = r + zp;
-        y = y < lo ? lo : (y > hi ? hi : y);
-        row[c] = static_cast<std::int32_t>(y);
+        const double a = static_cast<double>(acc[c]) * 16.0 + static_cast<double>(acc[M + c]);
+        bool near = false;
+        row[c] = round_fast((a + bias[c]) * mul[c], zp, lo, hi, near);
+        any = any || near;
       }
     } else {
       any = scalar_row(acc + done, false, M - done, bias + done, mul + done, zp, lo, hi, row + done) || any;
@@ -72,18 +61,13 @@ __attribute__((target("avx2"))) bool avx2_row(const float* acc, bool split, std:
 
 bool scalar_row_i32(const std::int32_t* acc, std::int64_t M, const double* bias, const double* mul, double zp,
                     double lo, double hi, std::int32_t* row) {
-  int near = 0;
+  bool any = false;
   for (std::int64_t c = 0; c < M; ++c) {
-    double t = (static_cast<double>(acc[c]) + bias[c]) * mul[c];
-    t = t < -kCap ? -kCap : (t > kCap ? kCap : t);
-    const double r = (t + kMagic) - kMagic;
-    const double d = t - r;
-    near |= (d > kTie) | (d < -kTie);
-    double y = r + zp;
-    y = y < lo ? lo : (y > hi ? hi : y);
-    row[c] = static_cast<std::int32_t>(y);
+    bool near = false;
+    row[c] = round_fast((static_cast<double>(acc[c]) + bias[c]) * mul[c], zp, lo, hi, near);
+    any = any || near;
   }
-  return near != 0;
+  return any;
 }
 
 __attribute__((target("avx2"))) bool avx2_row_i32(const std::int32_t* acc, std::int64_t M, const double* bias,

@@ -156,20 +156,6 @@ void Context::reset_device(const std::string& device) {
   core_->ask<bool>(target.first, core_->request_timeout, reset_atom::value);
 }
 
-namespace {
-
-CoreState to_public(health_state s) {
-  switch (s) {
-    case health_state::ok: return CoreState::ok;
-    case health_state::degraded: return CoreState::degraded;
-    case health_state::hung: return CoreState::hung;
-    case health_state::faulted: return CoreState::faulted;
-  }
-  return CoreState::faulted;
-}
-
-}  // namespace
-
 DeviceHealth Context::device_health(const std::string& device) {
   open_call call{*core_};
   auto target = core_->lookup(device);

@@ -142,6 +142,9 @@ struct context_core {
   void shutdown();
 };
 
+/// A core's health as the public API names it (api/health.cpp).
+CoreState to_public(health_state s);
+
 /// Held for the length of one facade call: the context cannot be released meanwhile, and
 /// a released one throws Closed. On the calling thread, for that call only.
 struct open_call {

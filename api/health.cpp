@@ -1,11 +1,22 @@
 // Health reports of the facade: names of the health states, and health() of the handles
 // that serve a model (Runner, Submitter; ModelInstance's is beside its state).
+#include "api/context_core.hpp"
 #include "api/execution_units.hpp"
 #include "api/serving_core.hpp"
 #include "edgert/device.hpp"
 #include "edgert/runner.hpp"
 
 namespace edgert {
+
+CoreState to_public(health_state s) {
+  switch (s) {
+    case health_state::ok: return CoreState::ok;
+    case health_state::degraded: return CoreState::degraded;
+    case health_state::hung: return CoreState::hung;
+    case health_state::faulted: return CoreState::faulted;
+  }
+  return CoreState::faulted;
+}
 
 std::string_view to_string(CoreState s) noexcept {
   switch (s) {

@@ -93,16 +93,6 @@ Fault from_sim(const sim::fault& f) {
   return out;
 }
 
-CoreState from_driver(health_state s) {
-  switch (s) {
-    case health_state::ok: return CoreState::ok;
-    case health_state::degraded: return CoreState::degraded;
-    case health_state::hung: return CoreState::hung;
-    case health_state::faulted: return CoreState::faulted;
-  }
-  return CoreState::faulted;
-}
-
 // The driver actor of a simulated device; NotImplemented for the host device.
 driver_actor resolve_driver(context_core& core, const std::string& device) {
   auto target = core.lookup(device);
@@ -275,7 +265,7 @@ std::vector<CoreHealth> SimControl::health(const std::string& device) {
   auto cores = core_->ask<std::vector<core_health>>(drv, core_->request_timeout,
                                                     sim_health_atom::value);
   std::vector<CoreHealth> out;
-  for (auto& c : cores) out.push_back(CoreHealth{c.sub_device, from_driver(c.state), c.reason});
+  for (auto& c : cores) out.push_back(CoreHealth{c.sub_device, to_public(c.state), c.reason});
   return out;
 }
 

@@ -69,6 +69,13 @@ class stateless_step : public step {
   }
 };
 
+// Writes one output pixel's requantized channels (already within the output type's range:
+// int8 and uint8 values have the same low byte as their int32).
+inline void store_row(void* y, std::size_t pixel, std::int64_t M, const std::int32_t* row) {
+  auto* out = static_cast<std::uint8_t*>(y) + pixel * static_cast<std::size_t>(M);
+  for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::uint8_t>(row[c]);
+}
+
 // ---- convolution ---------------------------------------------------------------------------
 
 class qconv_step final : public step {
@@ -133,7 +140,6 @@ class qconv_step final : public step {
                                  args_.data()) != dnnl_success)
         return fail(errc::internal_error, s_.label + ": oneDNN could not run the convolution");
       const std::int64_t M = s_.M, width = s_.split ? 2 * M : M;
-      const bool is_signed = q.out.type == dtype::i8;
       const bool shared = q.scales.size() == 1;
       const double* bias = s_.bias_d.data();
       const double* mul = s_.mul_d.data();
@@ -150,13 +156,7 @@ class qconv_step final : public step {
             a += q.bias[static_cast<std::size_t>(c)];
             row[c] = saturate(q.scales[shared ? 0 : static_cast<std::size_t>(c)].rescale(a) + q.out.zero_point, q.lo, q.hi);
           }
-        if (is_signed) {
-          auto* out = static_cast<std::int8_t*>(y) + p * static_cast<std::size_t>(M);
-          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::int8_t>(row[c]);
-        } else {
-          auto* out = static_cast<std::uint8_t*>(y) + p * static_cast<std::size_t>(M);
-          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::uint8_t>(row[c]);
-        }
+        store_row(y, p, M, row);
       }
       return {};
     }
@@ -181,13 +181,7 @@ class qconv_step final : public step {
                                   std::int64_t{acc[c]} + q.bias[static_cast<std::size_t>(c)]) +
                                   q.out.zero_point,
                               q.lo, q.hi);
-        if (q.out.type == dtype::i8) {
-          auto* out = static_cast<std::int8_t*>(y) + p * static_cast<std::size_t>(M);
-          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::int8_t>(row[c]);
-        } else {
-          auto* out = static_cast<std::uint8_t*>(y) + p * static_cast<std::size_t>(M);
-          for (std::int64_t c = 0; c < M; ++c) out[c] = static_cast<std::uint8_t>(row[c]);
-        }
+        store_row(y, p, M, row);
       }
       return {};
     }
